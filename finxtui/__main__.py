@@ -1,0 +1,3 @@
+from finxtui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,162 @@
+"""An L2 order book on sortedcontainers, with the views a monitor needs and the Bitfinex checksum."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable
+from itertools import islice
+
+from sortedcontainers import SortedDict
+
+from finxtui.model.jsnum import js_number
+
+BID = "bid"
+ASK = "ask"
+
+Level = tuple[float, float]  # (price, size)
+
+
+class CrossedBook(ValueError):
+    """Raised by :meth:`OrderBook.check` when best bid >= best ask."""
+
+
+class OrderBook:
+    """Price levels per side. Both sides are ascending SortedDicts; bids are read from the end.
+
+    ``version`` increases on every change so renderers can skip a frame when nothing moved.
+    """
+
+    __slots__ = ("asks", "bids", "pair", "source", "version")
+
+    def __init__(self, source: str = "", pair: str = "") -> None:
+        self.source = source
+        self.pair = pair
+        self.bids: SortedDict = SortedDict()
+        self.asks: SortedDict = SortedDict()
+        self.version = 0
+
+    # -- writes ---------------------------------------------------------------------------------------
+
+    def clear(self) -> None:
+        self.bids.clear()
+        self.asks.clear()
+        self.version += 1
+
+    def load(self, bids: Iterable[Level], asks: Iterable[Level]) -> None:
+        """Replace the whole book (a snapshot). Zero sizes are ignored."""
+        self.bids = SortedDict((p, s) for p, s in bids if s > 0)
+        self.asks = SortedDict((p, s) for p, s in asks if s > 0)
+        self.version += 1
+
+    def set(self, side: str, price: float, size: float) -> None:
+        """Set a level's size; a size of 0 deletes it (deleting an absent level is a no-op)."""
+        levels = self.bids if side == BID else self.asks
+        if size > 0:
+            levels[price] = size
+        else:
+            levels.pop(price, None)
+        self.version += 1
+
+    def set_bid(self, price: float, size: float) -> None:
+        if size > 0:
+            self.bids[price] = size
+        else:
+            self.bids.pop(price, None)
+        self.version += 1
+
+    def set_ask(self, price: float, size: float) -> None:
+        if size > 0:
+            self.asks[price] = size
+        else:
+            self.asks.pop(price, None)
+        self.version += 1
+
+    def trim(self, depth: int) -> None:
+        """Keep only the best ``depth`` levels per side (a venue window such as Bitfinex len=25)."""
+        bids, asks = self.bids, self.asks
+        while len(bids) > depth:
+            bids.popitem(0)
+        while len(asks) > depth:
+            asks.popitem(-1)
+
+    # -- reads ----------------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.bids) + len(self.asks)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OrderBook):
+            return NotImplemented
+        return dict(self.bids) == dict(other.bids) and dict(self.asks) == dict(other.asks)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def best_bid(self) -> Level | None:
+        return self.bids.peekitem(-1) if self.bids else None
+
+    def best_ask(self) -> Level | None:
+        return self.asks.peekitem(0) if self.asks else None
+
+    def spread(self) -> float | None:
+        if not self.bids or not self.asks:
+            return None
+        return self.asks.peekitem(0)[0] - self.bids.peekitem(-1)[0]
+
+    def mid(self) -> float | None:
+        if not self.bids or not self.asks:
+            return None
+        return (self.asks.peekitem(0)[0] + self.bids.peekitem(-1)[0]) / 2
+
+    def is_crossed(self) -> bool:
+        return bool(self.bids and self.asks and self.bids.peekitem(-1)[0] >= self.asks.peekitem(0)[0])
+
+    def check(self) -> None:
+        if self.is_crossed():
+            raise CrossedBook(f"{self.source} {self.pair} crossed: best bid {self.bids.peekitem(-1)[0]} "
+                              f">= best ask {self.asks.peekitem(0)[0]}")
+
+    def top_bids(self, n: int) -> list[Level]:
+        """Best ``n`` bids, best (highest) first."""
+        items = self.bids.items()
+        return list(islice(reversed(items), n))
+
+    def top_asks(self, n: int) -> list[Level]:
+        """Best ``n`` asks, best (lowest) first."""
+        return list(islice(self.asks.items(), n))
+
+    def top(self, n: int) -> tuple[list[Level], list[Level]]:
+        return self.top_bids(n), self.top_asks(n)
+
+    def ladder(self, side: str, n: int) -> list[tuple[float, float, float]]:
+        """Best ``n`` levels of one side with running cumulative size: (price, size, cumulative)."""
+        out = []
+        cum = 0.0
+        for price, size in (self.top_bids(n) if side == BID else self.top_asks(n)):
+            cum += size
+            out.append((price, size, cum))
+        return out
+
+    def bitfinex_checksum(self, levels: int = 25) -> int:
+        """Bitfinex's signed CRC-32 over the top 25 per side, interleaved bid/ask, asks negative."""
+        return checksum_of(self.top_bids(levels), self.top_asks(levels))
+
+
+def checksum_string(bids: list[Level], asks: list[Level]) -> str:
+    """``bid0.price:bid0.amount:ask0.price:-ask0.amount:...`` in JavaScript number text."""
+    parts: list[str] = []
+    for i in range(max(len(bids), len(asks))):
+        if i < len(bids):
+            p, s = bids[i]
+            parts.append(js_number(p))
+            parts.append(js_number(s))
+        if i < len(asks):
+            p, s = asks[i]
+            parts.append(js_number(p))
+            parts.append(js_number(-s))
+    return ":".join(parts)
+
+
+def checksum_of(bids: list[Level], asks: list[Level]) -> int:
+    """Signed 32-bit CRC as Bitfinex sends it (``bids``/``asks`` best first, sizes positive)."""
+    crc = zlib.crc32(checksum_string(bids, asks).encode("ascii"))
+    return crc - (1 << 32) if crc >= (1 << 31) else crc

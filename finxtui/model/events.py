@@ -1,0 +1,172 @@
+"""Normalized events: what every feed yields, whatever the venue spoke.
+
+Timestamps are UNIX seconds as floats everywhere (venue milliseconds and ISO strings are converted once,
+in the feed). ``to_dict`` gives the JSON shape that ``finx-tui tail`` prints (DESIGN.md, command-line
+contract); it is the normalized form, so the recorder and tests use it too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from finxtui.model.book import OrderBook
+
+# Feed states, in the order a healthy connection passes through them.
+CONNECTING = "connecting"
+LIVE = "live"
+RESYNCING = "resyncing"
+STALE = "stale"
+RECONNECTING = "reconnecting"
+ERROR = "error"
+STATES = (CONNECTING, LIVE, RESYNCING, STALE, RECONNECTING, ERROR)
+
+BookChange = tuple[str, float, float]  # (side "bid"/"ask", price, size; 0 deletes)
+
+
+class BookUpdate:
+    """One applied book frame. ``book`` is the feed's live book: read it before the next event.
+
+    ``snapshot`` is True when the frame replaced the book (``changes`` then lists every level).
+    """
+
+    __slots__ = ("book", "changes", "pair", "snapshot", "source", "ts")
+    type = "book"
+
+    def __init__(self, source: str, pair: str, book: OrderBook, snapshot: bool,
+                 changes: list[BookChange], ts: float) -> None:
+        self.source = source
+        self.pair = pair
+        self.book = book
+        self.snapshot = snapshot
+        self.changes = changes
+        self.ts = ts
+
+    def to_dict(self, depth: int = 10) -> dict:
+        bids, asks = self.book.top(depth)
+        return {"type": "book", "source": self.source, "pair": self.pair,
+                "bids": [[p, s] for p, s in bids], "asks": [[p, s] for p, s in asks]}
+
+    def __repr__(self) -> str:
+        kind = "snapshot" if self.snapshot else "delta"
+        return f"BookUpdate({self.source} {self.pair} {kind} {len(self.changes)} changes)"
+
+
+@dataclass(slots=True, frozen=True)
+class Trade:
+    source: str
+    pair: str
+    price: float
+    size: float
+    side: str  # "buy" (taker bought) or "sell"
+    ts: float
+    trade_id: str = ""
+    type = "trade"
+
+    def to_dict(self, depth: int = 10) -> dict:
+        return {"type": "trade", "source": self.source, "pair": self.pair, "price": self.price,
+                "size": self.size, "side": self.side, "ts": self.ts, "id": self.trade_id}
+
+
+@dataclass(slots=True, frozen=True)
+class Tick:
+    source: str
+    pair: str
+    price: float
+    exchange: str
+    ts: float
+    type = "tick"
+
+    def to_dict(self, depth: int = 10) -> dict:
+        return {"type": "tick", "source": self.source, "pair": self.pair, "price": self.price,
+                "exchange": self.exchange, "ts": self.ts}
+
+
+@dataclass(slots=True, frozen=True)
+class Bar:
+    """A (possibly still forming) bar. ``ts`` is the bar's open time; ``interval`` its width in seconds."""
+
+    source: str
+    pair: str
+    o: float
+    h: float
+    l: float  # noqa: E741 - the venue's own name
+    c: float
+    v: float
+    ts: float
+    interval: int = 60
+    type = "bar"
+
+    def to_dict(self, depth: int = 10) -> dict:
+        return {"type": "bar", "source": self.source, "pair": self.pair, "o": self.o, "h": self.h,
+                "l": self.l, "c": self.c, "v": self.v, "ts": self.ts}
+
+
+@dataclass(slots=True, frozen=True)
+class Position:
+    """An open (or just closed, ``qty`` 0) position.
+
+    ``qty`` is in contracts, signed (negative = short); ``base_qty`` is the same exposure in the
+    underlying (BTC for XBTUSD), so inverse and linear contracts compare. Money is in ``currency``
+    units (XBT, USDT), not the venue's minor units.
+    """
+
+    source: str
+    pair: str | None
+    symbol: str
+    qty: float
+    entry_price: float | None
+    mark_price: float | None
+    liq_price: float | None
+    unrealised_pnl: float | None
+    leverage: float | None
+    currency: str = ""
+    base_qty: float | None = None
+    realised_pnl: float | None = None
+    ts: float = 0.0
+    type = "position"
+
+    @property
+    def side(self) -> str:
+        return "long" if self.qty > 0 else "short" if self.qty < 0 else "flat"
+
+    def to_dict(self, depth: int = 10) -> dict:
+        return {"type": "position", "source": self.source, "pair": self.pair, "symbol": self.symbol,
+                "qty": self.qty, "entry_price": self.entry_price, "mark_price": self.mark_price,
+                "liq_price": self.liq_price, "unrealised_pnl": self.unrealised_pnl,
+                "leverage": self.leverage, "currency": self.currency, "side": self.side,
+                "base_qty": self.base_qty, "ts": self.ts}
+
+
+@dataclass(slots=True, frozen=True)
+class Margin:
+    """Account balance in one currency (in units of that currency, e.g. XBT)."""
+
+    source: str
+    currency: str
+    wallet_balance: float | None
+    margin_balance: float | None
+    available: float | None
+    unrealised_pnl: float | None
+    ts: float = 0.0
+    type = "margin"
+
+    def to_dict(self, depth: int = 10) -> dict:
+        return {"type": "margin", "source": self.source, "currency": self.currency,
+                "wallet_balance": self.wallet_balance, "margin_balance": self.margin_balance,
+                "available": self.available, "unrealised_pnl": self.unrealised_pnl, "ts": self.ts}
+
+
+@dataclass(slots=True, frozen=True)
+class Status:
+    source: str
+    state: str
+    detail: str = ""
+    ts: float = 0.0
+    type = "status"
+
+    def to_dict(self, depth: int = 10) -> dict:
+        return {"type": "status", "source": self.source, "state": self.state, "detail": self.detail,
+                "ts": self.ts}
+
+
+Event = BookUpdate | Trade | Tick | Bar | Position | Margin | Status

@@ -1,0 +1,142 @@
+"""The base of one client socket in the simulator: sending, stalling, slow-consumer drops, close."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from websockets.asyncio.server import ServerConnection
+from websockets.asyncio.server import broadcast as _broadcast
+from websockets.exceptions import ConnectionClosed
+
+if TYPE_CHECKING:
+    from finxtui.sim.market import EquityPrint, SimTick, SimTrade
+    from finxtui.sim.server import Simulator
+    from finxtui.sim.window import WindowChange
+
+log = logging.getLogger("finxtui.sim")
+
+
+def dumps(obj: Any) -> bytes:
+    return orjson.dumps(obj)
+
+
+class SimConnection:
+    """One client on one protocol. Subclasses implement the venue's side of the conversation.
+
+    Sends are synchronous writes (no await per frame): the market pump writes to every subscriber in one
+    pass. A client whose unread backlog passes ``Simulator.max_buffer`` is cut off, as venues do.
+    """
+
+    venue = ""
+
+    def __init__(self, sim: Simulator, ws: ServerConnection, path: str, query: dict[str, str]) -> None:
+        self.sim = sim
+        self.ws = ws
+        self.path = path
+        self.query = query
+        self.stalled_until = 0.0
+        self.frames_sent = 0
+        self.frames_suppressed = 0
+        self.closed = False
+        self.opened_at = sim.loop_time()
+        self.last_client_frame = self.opened_at
+
+    # -- output ---------------------------------------------------------------------------------------
+
+    def stalled(self) -> bool:
+        return self.stalled_until > 0 and self.sim.loop_time() < self.stalled_until
+
+    def send(self, data: bytes | str) -> bool:
+        """Write one text frame now. Returns False when the frame was not sent (stalled or closed)."""
+        if self.closed:
+            return False
+        if self.stalled_until:
+            if self.sim.loop_time() < self.stalled_until:
+                self.frames_suppressed += 1
+                return False
+            self.stalled_until = 0.0
+        _broadcast((self.ws,), data, text=True)
+        self.frames_sent += 1
+        transport = self.ws.transport
+        if (transport is not None and not self.sim.backpressure
+                and transport.get_write_buffer_size() > self.sim.max_buffer):
+            log.warning("%s: dropping a slow consumer (%d bytes unread)", self.venue,
+                        transport.get_write_buffer_size())
+            self.abort()
+            return False
+        return True
+
+    def send_binary(self, data: bytes) -> bool:
+        """A binary frame (only faults send these: no venue here speaks binary)."""
+        if self.closed:
+            return False
+        _broadcast((self.ws,), data, text=False)
+        return True
+
+    def send_json(self, obj: Any) -> bool:
+        return self.send(orjson.dumps(obj))
+
+    def abort(self) -> None:
+        """Cut the TCP connection without a close frame (the client sees 1006)."""
+        self.closed = True
+        transport = self.ws.transport
+        if transport is not None:
+            transport.abort()
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        self.closed = True
+        try:
+            await self.ws.close(code, reason)
+        except ConnectionClosed:
+            pass
+
+    def stall(self, seconds: float) -> None:
+        """Produce nothing for ``seconds`` (frames in that time are never sent, as when a venue stalls)."""
+        self.stalled_until = self.sim.loop_time() + seconds
+
+    # -- input ----------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        await self.on_open()
+        try:
+            async for message in self.ws:
+                self.last_client_frame = self.sim.loop_time()
+                await self.on_message(message)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.closed = True
+            self.on_close()
+
+    # -- hooks ----------------------------------------------------------------------------------------
+
+    async def on_open(self) -> None:
+        """Called once after the handshake, before any client frame is read."""
+
+    async def on_message(self, message: str | bytes) -> None:
+        """One client frame."""
+
+    def on_close(self) -> None:
+        """Drop every subscription (the simulator calls this when the socket ends)."""
+        self.sim.unsubscribe_all(self)
+
+    def on_book(self, key: tuple[str, str], depth: int | None, changes: list[WindowChange]) -> None:
+        """Changes to a book window this connection subscribed to (depth None = the full book)."""
+
+    def on_trade(self, trade: SimTrade) -> None:
+        """A trade on a (venue, pair) this connection subscribed to."""
+
+    def on_tick(self, tick: SimTick) -> None:
+        """A FinX tick for a pair this connection subscribed to."""
+
+    def on_print(self, trade: EquityPrint) -> None:
+        """An equity trade for a ticker this connection subscribed to."""
+
+    def on_timer(self, now: float) -> None:
+        """Called about ten times a second with the event loop's clock (heartbeats, bars, idle limits)."""
+
+    def inject(self, fault: str, **params: Any) -> bool:
+        """Apply a protocol-specific fault; return False if this protocol has no such fault."""
+        return False

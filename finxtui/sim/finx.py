@@ -1,0 +1,7 @@
+"""Placeholder: the finx protocol is being written."""
+
+from finxtui.sim.conn import SimConnection
+
+
+class FinxConnection(SimConnection):
+    venue = "finx"
