@@ -163,7 +163,7 @@ class BitfinexConnection(SimConnection):
             if freq not in ("F0", "F1"):
                 self._error(req, "freq: invalid", 10300, pair=symbol[1:])
                 return
-            key: tuple = ("book", symbol, prec, length)
+            key: tuple = ("book", symbol, prec, freq, length)
         else:
             key = ("trades", symbol)
         if key in self.by_key:

@@ -1,0 +1,85 @@
+"""The simulator's front door: routing, the control socket, restarts, and the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+import websockets
+from websockets.exceptions import InvalidStatus
+
+from finxtui.sim.server import Simulator, route
+from tests.sim.wsclient import Client
+
+
+@pytest.mark.parametrize(("path", "source"), [
+    ("/bitfinex/ws/2", "bitfinex"), ("/ws/2", "bitfinex"), ("/bitmex/realtime", "bitmex"),
+    ("/realtime?subscribe=trade:XBTUSD", "bitmex"), ("/finazon/v1?apikey=x", "finazon"), ("/v1", "finazon"),
+    ("/finx/streaming/KEY/BTC:USD", "finx"), ("/streamer/KEY", "finx"), ("/finx/backend/?APIKey=k", "finx"),
+    ("/control", "control"), ("/bitfinex/realtime", None), ("/nope", None), ("/", None),
+])
+def test_route(path: str, source: str | None) -> None:
+    assert route(path) == source
+
+
+async def test_unknown_path_is_404(sim: Simulator) -> None:
+    with pytest.raises(InvalidStatus) as info:
+        await websockets.connect(sim.url + "/nowhere", open_timeout=5)
+    assert info.value.response.status_code == 404
+
+
+async def test_control_socket_steps_reports_and_rejects_unknown_ops(paused_sim: Simulator) -> None:
+    async with Client(paused_sim.url + "/control") as control:
+        await control.send({"op": "step", "n": 25})
+        assert await control.recv() == {"ok": True, "op": "step", "result": 25}
+        await control.send({"op": "stats"})
+        stats = (await control.recv())["result"]
+        assert stats["steps"] == 25 and stats["rate"] == 0
+        await control.send({"op": "explode"})
+        reply = await control.recv()
+        assert reply["ok"] is False and "unknown fault" in reply["error"]
+        await control.send("not json")
+        assert (await control.recv())["ok"] is False
+
+
+async def test_restart_drops_clients_refuses_then_serves_again(sim: Simulator) -> None:
+    client = await Client(sim.base_url("bitfinex") + "/ws/2").__aenter__()
+    await client.recv()
+    restart = asyncio.create_task(sim.faults.restart(downtime=0.6))
+    with pytest.raises(websockets.ConnectionClosed):
+        await client.recv(timeout=3)
+    await asyncio.sleep(0.1)
+    with pytest.raises((OSError, InvalidStatus)):
+        await websockets.connect(sim.base_url("bitfinex") + "/ws/2", open_timeout=1)
+    await restart
+    async with Client(sim.base_url("bitfinex") + "/ws/2") as again:
+        assert (await again.recv())["event"] == "info"
+
+
+def test_sim_command_prints_urls_and_stops_cleanly_on_ctrl_c() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "finxtui", "sim", "--port", "0", "--seed", "3"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    try:
+        lines = []
+        assert proc.stdout is not None
+        while not any("Ctrl-C" in line for line in lines):
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read() if proc.stderr else "no output"
+            lines.append(line)
+        text = "".join(lines)
+        for source in ("bitfinex", "bitmex", "finx", "finazon"):
+            assert re.search(rf"{source}\s+ws://127\.0\.0\.1:\d+/{source}", text), text
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+        assert proc.returncode == 0, err
+        assert "simulator stopped" in out
+        assert "Traceback" not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
