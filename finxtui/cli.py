@@ -9,9 +9,12 @@ import argparse
 import asyncio
 import contextlib
 import math
+import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from finxtui import __version__
 
@@ -48,7 +51,51 @@ def build_parser() -> argparse.ArgumentParser:
                      help="inject a random fault every SECONDS on average (default off)")
     sim.add_argument("--log-level", default="WARNING", help="simulator log level (default WARNING)")
     sim.set_defaults(func=cmd_sim)
+
+    tail = sub.add_parser("tail", help="print every normalized event of one source as JSON lines",
+                          description="Print one JSON object per line for every normalized event of SOURCE "
+                                      "(book, trade, tick, bar, position, margin, status).")
+    tail.add_argument("source", choices=SOURCES, help="which venue")
+    tail.add_argument("--pair", action="append", default=[], metavar="PAIR",
+                      help="pair to follow (repeatable; default: the watchlist pairs the venue lists)")
+    tail.add_argument("--depth", type=_positive_int, default=10, help="book levels per side to print (default 10)")
+    tail.add_argument("--count", type=_positive_int, default=None, help="exit after N events")
+    tail.add_argument("--seconds", type=_positive_float, default=None, help="exit after S seconds")
+    tail.add_argument("--stats", action="store_true", help="end with a {\"type\":\"stats\",...} line")
+    tail.add_argument("--quiet", action="store_true", help="print no events (with --stats: measure a feed)")
+    tail.add_argument("--replay", metavar="DIR", default=None, help="print a recording instead of a live feed")
+    tail.add_argument("--speed", type=_positive_float, default=0.0,
+                      help="with --replay: pace events at X times real time (default: as fast as possible)")
+    tail.add_argument("--interpolate", type=int, nargs="?", const=90, default=None, metavar="N",
+                      help="finazon: also emit N interpolated price points per bar as ticks (default 90)")
+    _data_options(tail, single=True)
+    tail.set_defaults(func=cmd_tail)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text}")
+    return value
+
+
+def _data_options(parser: argparse.ArgumentParser, *, single: bool) -> None:
+    """Where the data comes from: config endpoints, overrides, or the embedded simulator."""
+    hint = "SOURCE=URL or, for this one-source command, a bare URL" if single else "SOURCE=URL"
+    parser.add_argument("--endpoint", action="append", default=[], metavar="URL",
+                        help=f"replace a source's base URL ({hint}); repeatable")
+    parser.add_argument("--demo", action="store_true", help="use the embedded simulator with demo accounts")
+    parser.add_argument("--seed", type=int, default=7, help="with --demo: the simulator's seed (default 7)")
+    parser.add_argument("--config", type=Path, default=None, help="config file (default: the user config dir)")
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,6 +109,76 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(func(args) or 0)
     except KeyboardInterrupt:
         return 130
+
+
+# -- shared set-up ----------------------------------------------------------------------------------------
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"finx-tui: {message}", file=sys.stderr)
+    return code
+
+
+def _load(args: argparse.Namespace, single_source: str | None = None) -> Any:
+    """Config with the flags applied; raises ConfigError with a message fit for the user."""
+    from finxtui.config import ConfigError, load_config, parse_endpoint
+
+    cfg = load_config(args.config)
+    for text in getattr(args, "endpoint", []) or []:
+        if single_source is not None and "=" not in text.split("://", 1)[0]:
+            if not text.startswith(("ws://", "wss://")):
+                raise ConfigError(f"--endpoint {text!r}: expected a ws:// or wss:// URL")
+            cfg = cfg.with_endpoint(single_source, text)
+        else:
+            source, url = parse_endpoint(text)
+            cfg = cfg.with_endpoint(source, url)
+    for warning in cfg.warnings:
+        print(f"finx-tui: warning: {warning}", file=sys.stderr)
+    return cfg
+
+
+def _pairs_for(cfg: Any, source: str, requested: list[str]) -> list[str]:
+    from finxtui.model.pairs import canonical
+
+    if requested:
+        pairs = [canonical(p) for p in requested]
+        unknown = [p for p in pairs if p not in cfg.pairs]
+        if unknown:
+            raise ValueError(f"unknown pair(s) {', '.join(unknown)} (known: {', '.join(cfg.pairs.pairs())})")
+        missing = [p for p in pairs if source not in cfg.pairs.sources_for(p)]
+        if missing:
+            raise ValueError(f"{source} does not list {', '.join(missing)}; it lists "
+                             f"{', '.join(cfg.pairs.pairs_on(source))}")
+        return pairs
+    listed = [p for p in cfg.watchlist if source in cfg.pairs.sources_for(p)]
+    return listed or cfg.pairs.pairs_on(source)
+
+
+# -- tail -------------------------------------------------------------------------------------------------
+
+def cmd_tail(args: argparse.Namespace) -> int:
+    from finxtui.config import ConfigError
+    from finxtui.logs import setup_logging
+
+    try:
+        cfg = _load(args, single_source=args.source)
+        pairs = _pairs_for(cfg, args.source, args.pair)
+    except (ConfigError, ValueError) as exc:
+        return _fail(str(exc))
+    if args.interpolate is not None:
+        from dataclasses import replace
+
+        cfg = replace(cfg, finazon_interpolate=max(0, args.interpolate))
+    setup_logging(args.log_level or cfg.log_level, secrets=cfg.credentials.secrets(),
+                  stderr_level="ERROR" if args.quiet else "WARNING")
+    from finxtui.tail import run_tail
+
+    try:
+        return asyncio.run(run_tail(cfg, args, pairs))
+    except BrokenPipeError:
+        # The reader went away (``| head``): that is a normal end for a stream printer.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the interpreter's final flush
+        return 0
 
 
 # -- sim --------------------------------------------------------------------------------------------------

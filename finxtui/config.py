@@ -1,0 +1,408 @@
+"""One Config: defaults < TOML file (platformdirs config dir) < environment < command-line flags.
+
+A bad value names its file and line. Secrets (API keys) come from the environment or the file's
+``[credentials]`` table, are never part of ``repr``, and a file holding one that others can read gets a
+warning. No textual here: the CLI, the feeds and the UI all read this.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from finxtui.model.pairs import SOURCES, PairTable, canonical
+
+APP_NAME = "finx-tui"
+DEFAULT_ENDPOINTS = {
+    "finx": "wss://ws.finx.io",
+    "bitfinex": "wss://api-pub.bitfinex.com",
+    "bitmex": "wss://ws.bitmex.com",
+    "finazon": "wss://ws.finazon.io",
+}
+DEFAULT_WATCHLIST = ("BTC:USD", "ETH:USD", "SOL:USD", "XRP:USD", "AAPL", "MSFT")
+BOOK_SOURCES = ("bitfinex", "bitmex")
+COLOR_CHOICES = ("auto", "truecolor", "256", "16")
+ENV_VARS = {"finx": "FINX_API_KEY", "bitmex_key": "BITMEX_API_KEY", "bitmex_secret": "BITMEX_API_SECRET",
+            "finazon": "FINAZON_API_KEY"}
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong; the message names where (file:line or variable or flag)."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """API keys. ``repr`` never shows them; ``describe`` says which are set without revealing them."""
+
+    finx_key: str = field(default="", repr=False)
+    bitmex_key: str = field(default="", repr=False)
+    bitmex_secret: str = field(default="", repr=False)
+    finazon_key: str = field(default="", repr=False)
+
+    def __repr__(self) -> str:
+        return f"Credentials({self.describe()})"
+
+    def describe(self) -> str:
+        have = [name for name, value in (("finx", self.finx_key), ("bitmex", self.bitmex_key and self.bitmex_secret),
+                                         ("finazon", self.finazon_key)) if value]
+        return "set: " + (", ".join(have) if have else "none")
+
+    def secrets(self) -> list[str]:
+        """Every secret value, for redaction."""
+        return [v for v in (self.finx_key, self.bitmex_key, self.bitmex_secret, self.finazon_key) if v]
+
+    @property
+    def bitmex(self) -> bool:
+        return bool(self.bitmex_key and self.bitmex_secret)
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """Redraw rates in Hz per widget (models update at any rate; these only pace painting)."""
+
+    book: float = 10.0
+    ticker: float = 4.0
+    tape: float = 4.0
+    history: float = 2.0
+    positions: float = 1.0
+    status: float = 2.0
+
+    def halved(self) -> Refresh:
+        return Refresh(**{f.name: getattr(self, f.name) / 2 for f in fields(self)})
+
+
+@dataclass(frozen=True)
+class Config:
+    endpoints: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_ENDPOINTS))
+    enabled: Mapping[str, bool] = field(default_factory=lambda: dict.fromkeys(SOURCES, True))
+    credentials: Credentials = field(default_factory=Credentials)
+    watchlist: tuple[str, ...] = DEFAULT_WATCHLIST
+    default_pair: str = "BTC:USD"
+    book_source: str = "bitfinex"
+    book_levels: int = 10
+    bitfinex_len: int = 25
+    finazon_interpolate: int = 0
+    refresh: Refresh = field(default_factory=Refresh)
+    theme: str = "finx-dark"
+    color: str = "auto"
+    slow_link: bool = False
+    log_level: str = "INFO"
+    pairs: PairTable = field(default_factory=PairTable, repr=False)
+    path: Path | None = None
+    warnings: tuple[str, ...] = ()
+
+    def with_endpoint(self, source: str, url: str) -> Config:
+        if source not in SOURCES:
+            raise ConfigError(f"unknown source {source!r} (known: {', '.join(SOURCES)})")
+        endpoints = dict(self.endpoints)
+        endpoints[source] = url
+        return replace(self, endpoints=endpoints)
+
+    def effective_refresh(self) -> Refresh:
+        return self.refresh.halved() if self.slow_link else self.refresh
+
+
+def config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def default_config_path() -> Path:
+    override = os.environ.get("FINX_TUI_CONFIG")
+    return Path(override) if override else config_dir() / "config.toml"
+
+
+def log_dir() -> Path:
+    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+
+
+DEFAULT_FILE = """\
+# finx-tui configuration (TOML). Every line here is a commented default: uncomment to change it.
+# Precedence: these defaults < this file < environment variables < command-line flags.
+
+# Pairs shown in the ticker; keys 1-9 select them. Canonical names: BTC:USD, ETH:USD, ... or equity tickers.
+# watchlist = ["BTC:USD", "ETH:USD", "SOL:USD", "XRP:USD", "AAPL", "MSFT"]
+# default_pair = "BTC:USD"
+
+# Depth ladder: which venue's book ("bitfinex" or "bitmex"), and 10 or 25 levels per side.
+# book_source = "bitfinex"
+# book_levels = 10
+
+# theme = "finx-dark"            # or any Textual theme: "textual-dark", "nord", "gruvbox", ...
+# color = "auto"                 # auto | truecolor | 256 | 16 (over SSH, auto usually means 256)
+# slow_link = false              # halve every redraw rate (slow SSH links)
+# log_level = "INFO"
+
+# Redraw rates in Hz. Data is always taken in at full speed; these only pace painting.
+# [refresh]
+# book = 10
+# ticker = 4
+# tape = 4
+# history = 2
+# positions = 1
+
+# Where each venue lives. The client appends the protocol path (/ws/2, /realtime, /v1, /streaming/...).
+# [sources.finx]
+# url = "wss://ws.finx.io"       # beta: wss://beta.finx.io
+# [sources.bitfinex]
+# url = "wss://api-pub.bitfinex.com"
+# len = 25                       # Bitfinex book length: 1, 25, 100 or 250
+# [sources.bitmex]
+# url = "wss://ws.bitmex.com"    # testnet: wss://ws.testnet.bitmex.com
+# [sources.finazon]
+# url = "wss://ws.finazon.io"
+# interpolate = 0                # price points between each bar's open and close, sent as ticks (e.g. 90)
+
+# API keys. Prefer the environment (FINX_API_KEY, BITMEX_API_KEY, BITMEX_API_SECRET, FINAZON_API_KEY).
+# If you keep them here, make this file private: chmod 600. Use a read-only BitMEX key.
+# [credentials]
+# finx_api_key = ""
+# bitmex_api_key = ""
+# bitmex_api_secret = ""
+# finazon_api_key = ""
+
+# Extra pairs, or other venue symbols for known ones.
+# [pairs."DOGE:USD"]
+# tick = 0.00001
+# bitfinex = "tDOGE:USD"
+"""
+
+
+def ensure_config_file(path: Path | None = None) -> Path:
+    """Create the config file with commented defaults on first run (private: it may later hold keys)."""
+    path = path or default_config_path()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(DEFAULT_FILE)
+    return path
+
+
+def _line_of(text: str, table: str | None, key: str) -> int | None:
+    """The line number of ``key`` inside ``[table]`` (None: top level), for error messages."""
+    current: str | None = None
+    header = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+\s*(#.*)?$")
+    for number, line in enumerate(text.splitlines(), 1):
+        m = header.match(line)
+        if m:
+            current = m.group(1).replace('"', "").replace(" ", "")
+            continue
+        if current == (table.replace('"', "").replace(" ", "") if table else None) and re.match(
+                rf"^\s*\"?{re.escape(key)}\"?\s*=", line):
+            return number
+    return None
+
+
+class _Reader:
+    """Checks values from a parsed TOML file and names file:line on the first bad one."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.text = text
+
+    def error(self, table: str | None, key: str, problem: str) -> ConfigError:
+        line = _line_of(self.text, table, key)
+        where = f"{self.path}:{line}" if line else str(self.path)
+        name = f"{table}.{key}" if table else key
+        return ConfigError(f"{where}: {name}: {problem}")
+
+    def get(self, data: Mapping[str, Any], table: str | None, key: str, kind: type | tuple[type, ...],
+            default: Any = None, choices: tuple | None = None, low: float | None = None,
+            high: float | None = None) -> Any:
+        if key not in data:
+            return default
+        value = data[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds:
+            raise self.error(table, key, f"expected {_kind_name(kinds)}, got {value!r}")
+        if not isinstance(value, kinds):
+            raise self.error(table, key, f"expected {_kind_name(kinds)}, got {value!r}")
+        if choices is not None and value not in choices:
+            raise self.error(table, key, f"must be one of {', '.join(map(str, choices))}, got {value!r}")
+        if low is not None and value < low:
+            raise self.error(table, key, f"must be at least {low}, got {value!r}")
+        if high is not None and value > high:
+            raise self.error(table, key, f"must be at most {high}, got {value!r}")
+        return value
+
+
+def _kind_name(kinds: tuple[type, ...]) -> str:
+    names = {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
+             list: "a list", dict: "a table"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def load_config(path: Path | None = None, env: Mapping[str, str] | None = None, *,
+                create: bool = False) -> Config:
+    """Defaults, then the file (if any), then the environment. Flags are applied by the caller."""
+    env = os.environ if env is None else env
+    path = path or default_config_path()
+    if create:
+        try:
+            ensure_config_file(path)
+        except OSError as exc:
+            raise ConfigError(f"cannot create {path}: {exc.strerror or exc}") from None
+    cfg = Config(path=path if path.exists() else None)
+    if path.exists():
+        cfg = _apply_file(cfg, path)
+    return _apply_env(cfg, env)
+
+
+def _apply_file(cfg: Config, path: Path) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib says "(at line N, column M)"; lead with the file and line like every other error here.
+        m = re.search(r"at line (\d+)", str(exc))
+        where = f"{path}:{m.group(1)}" if m else str(path)
+        raise ConfigError(f"{where}: {exc}") from None
+    r = _Reader(path, text)
+    known = {"watchlist", "default_pair", "book_source", "book_levels", "theme", "color", "slow_link",
+             "log_level", "refresh", "sources", "credentials", "pairs"}
+    for key in data:
+        if key not in known:
+            raise r.error(None, key, f"unknown setting (known: {', '.join(sorted(known))})")
+    changes: dict[str, Any] = {}
+    pairs = PairTable()
+    for pair, spec in r.get(data, None, "pairs", dict, {}).items():
+        if not isinstance(spec, dict):
+            raise r.error("pairs", pair, "expected a table of venue symbols")
+        symbols = {}
+        for key, value in spec.items():
+            if key in SOURCES:
+                if not isinstance(value, str) or not value:
+                    raise r.error(f'pairs."{pair}"', key, "expected the venue's symbol as a string")
+                symbols[key] = value
+            elif key not in ("tick", "kind"):
+                raise r.error(f'pairs."{pair}"', key, f"unknown key (known: tick, kind, {', '.join(SOURCES)})")
+        tick = r.get(spec, f'pairs."{pair}"', "tick", (int, float), None, low=1e-12)
+        kind = r.get(spec, f'pairs."{pair}"', "kind", str, None, choices=("crypto", "equity"))
+        pairs.extend(canonical(pair), kind=kind, tick=float(tick) if tick else None, symbols=symbols)
+    changes["pairs"] = pairs
+    watch = r.get(data, None, "watchlist", list, None)
+    if watch is not None:
+        if not watch or not all(isinstance(p, str) and p.strip() for p in watch):
+            raise r.error(None, "watchlist", "expected a non-empty list of pair names")
+        names = tuple(canonical(p) for p in watch)
+        unknown = [p for p in names if p not in pairs]
+        if unknown:
+            raise r.error(None, "watchlist", f"unknown pair(s) {', '.join(unknown)}; add them under [pairs]")
+        changes["watchlist"] = names
+    default_pair = r.get(data, None, "default_pair", str, None)
+    if default_pair is not None:
+        if canonical(default_pair) not in pairs:
+            raise r.error(None, "default_pair", f"unknown pair {default_pair!r}")
+        changes["default_pair"] = canonical(default_pair)
+    for key, choices in (("book_source", BOOK_SOURCES), ("color", COLOR_CHOICES),
+                         ("log_level", ("DEBUG", "INFO", "WARNING", "ERROR"))):
+        value = r.get(data, None, key, str, None, choices=choices)
+        if value is not None:
+            changes[key] = value
+    levels = r.get(data, None, "book_levels", int, None, choices=(10, 25))
+    if levels is not None:
+        changes["book_levels"] = levels
+    theme = r.get(data, None, "theme", str, None)
+    if theme is not None:
+        changes["theme"] = theme
+    slow = r.get(data, None, "slow_link", bool, None)
+    if slow is not None:
+        changes["slow_link"] = slow
+    refresh = r.get(data, None, "refresh", dict, None)
+    if refresh is not None:
+        rates = {}
+        names = {f.name for f in fields(Refresh)}
+        for key in refresh:
+            if key not in names:
+                raise r.error("refresh", key, f"unknown rate (known: {', '.join(sorted(names))})")
+            rates[key] = float(r.get(refresh, "refresh", key, (int, float), low=0.1, high=60))
+        changes["refresh"] = replace(cfg.refresh, **rates)
+    sources = r.get(data, None, "sources", dict, {})
+    endpoints = dict(cfg.endpoints)
+    enabled = dict(cfg.enabled)
+    for source, spec in sources.items():
+        if source not in SOURCES:
+            raise r.error("sources", source, f"unknown source (known: {', '.join(SOURCES)})")
+        table = f"sources.{source}"
+        if not isinstance(spec, dict):
+            raise r.error("sources", source, "expected a table")
+        allowed = {"url", "enabled"} | ({"len"} if source == "bitfinex" else set()) | (
+            {"interpolate"} if source == "finazon" else set())
+        for key in spec:
+            if key not in allowed:
+                raise r.error(table, key, f"unknown key (known: {', '.join(sorted(allowed))})")
+        url = r.get(spec, table, "url", str, None)
+        if url is not None:
+            if not re.match(r"^wss?://[^/\s]+", url):
+                raise r.error(table, "url", f"expected a ws:// or wss:// URL, got {url!r}")
+            endpoints[source] = url
+        on = r.get(spec, table, "enabled", bool, None)
+        if on is not None:
+            enabled[source] = on
+        if source == "bitfinex":
+            length = r.get(spec, table, "len", int, None, choices=(1, 25, 100, 250))
+            if length is not None:
+                changes["bitfinex_len"] = length
+        if source == "finazon":
+            n = r.get(spec, table, "interpolate", int, None, low=0, high=10000)
+            if n is not None:
+                changes["finazon_interpolate"] = n
+    changes["endpoints"] = endpoints
+    changes["enabled"] = enabled
+    creds = r.get(data, None, "credentials", dict, {})
+    names = {"finx_api_key": "finx_key", "bitmex_api_key": "bitmex_key", "bitmex_api_secret": "bitmex_secret",
+             "finazon_api_key": "finazon_key"}
+    values = {}
+    for key in creds:
+        if key not in names:
+            raise r.error("credentials", key, f"unknown key (known: {', '.join(sorted(names))})")
+        value = r.get(creds, "credentials", key, str)
+        if value:
+            values[names[key]] = value
+    warnings = list(cfg.warnings)
+    if values:
+        changes["credentials"] = replace(cfg.credentials, **values)
+        mode = path.stat().st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            warnings.append(f"{path} holds API keys but other users can read it "
+                            f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}")
+    changes["warnings"] = tuple(warnings)
+    return replace(cfg, **changes)
+
+
+def _apply_env(cfg: Config, env: Mapping[str, str]) -> Config:
+    creds = cfg.credentials
+    values = {}
+    for attr, var in (("finx_key", "FINX_API_KEY"), ("bitmex_key", "BITMEX_API_KEY"),
+                      ("bitmex_secret", "BITMEX_API_SECRET"), ("finazon_key", "FINAZON_API_KEY")):
+        if env.get(var):
+            values[attr] = env[var].strip()
+    if values:
+        creds = replace(creds, **values)
+    return replace(cfg, credentials=creds)
+
+
+def parse_endpoint(text: str) -> tuple[str, str]:
+    """``SOURCE=URL`` from ``--endpoint``."""
+    if "=" not in text:
+        raise ConfigError(f"--endpoint {text!r}: expected SOURCE=URL, e.g. bitfinex=ws://127.0.0.1:9001")
+    source, url = text.split("=", 1)
+    source = source.strip().lower()
+    if source not in SOURCES:
+        raise ConfigError(f"--endpoint {text!r}: unknown source {source!r} (known: {', '.join(SOURCES)})")
+    if not re.match(r"^wss?://[^/\s]+", url.strip()):
+        raise ConfigError(f"--endpoint {text!r}: expected a ws:// or wss:// URL")
+    return source, url.strip()

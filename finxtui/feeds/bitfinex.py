@@ -1,0 +1,309 @@
+"""Bitfinex v2 public feed: P0 books kept correct by checksum and sequence, and trades from ``te``.
+
+One socket carries every pair (book + trades = 2 channels a pair, well under the 25-channel limit). We ask
+for checksums (131072), sequence numbers (65536) and bulk updates (536870912: one frame per batch, frames
+being the cost). Every ``cs`` is verified against our book; a mismatch resubscribes that book, a sequence
+gap resubscribes every book on the socket, and both report ``resyncing`` until the new snapshots land.
+Facts: ``reference/exchange-protocols.md`` part A.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+from websockets.asyncio.client import ClientConnection
+
+from finxtui.feeds.session import Feed, Resync
+from finxtui.model.book import ASK, BID, OrderBook
+from finxtui.model.events import LIVE, RESYNCING, STALE, BookChange, BookUpdate, Trade
+from finxtui.model.pairs import DEFAULT_PAIRS, PairTable
+
+log = logging.getLogger("finxtui.feeds.bitfinex")
+
+FLAG_SEQ_ALL = 65536
+FLAG_CHECKSUM = 131072
+FLAG_BULK = 536870912
+CHANNEL_SILENCE = 20.0  # the venue heartbeats every 15 s per channel
+LENGTHS = (1, 25, 100, 250)
+
+
+class _Channel:
+    __slots__ = ("book", "kind", "last_rx", "pair", "snapshotted", "symbol")
+
+    def __init__(self, kind: str, pair: str, symbol: str, book: OrderBook | None, now: float) -> None:
+        self.kind = kind
+        self.pair = pair
+        self.symbol = symbol
+        self.book = book
+        self.snapshotted = False
+        self.last_rx = now
+
+
+class BitfinexFeed(Feed):
+    source = "bitfinex"
+
+    def __init__(self, base_url: str, pairs: Iterable[str], *, depth: int = 25, books: bool = True,
+                 trades: bool = True, bulk: bool = True, table: PairTable = DEFAULT_PAIRS, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if depth not in LENGTHS:
+            raise ValueError(f"Bitfinex book length must be one of {LENGTHS}, not {depth}")
+        self.base_url = base_url.rstrip("/")
+        self.depth = depth
+        self.want_books = books
+        self.want_trades = trades
+        self.flags = FLAG_SEQ_ALL | FLAG_CHECKSUM | (FLAG_BULK if bulk else 0)
+        self.symbols: dict[str, str] = {}
+        self.skipped: list[str] = []
+        for pair in pairs:
+            symbol = table.symbol("bitfinex", pair)
+            if symbol is None:
+                self.skipped.append(pair)
+            else:
+                self.symbols[symbol] = pair
+        self.books: dict[str, OrderBook] = {p: OrderBook(self.source, p) for p in self.symbols.values()}
+        self.checksums_ok = 0
+        self.resyncs = 0
+        self.rejected_subscriptions: dict[str, str] = {}
+        self._chans: dict[int, _Channel] = {}
+        self._seq = 0
+        self._maintenance = False
+        self._seen_trades: dict[str, deque[int]] = {p: deque(maxlen=200) for p in self.symbols.values()}
+        self._last_trade_id: dict[str, int] = {}
+
+    def url(self) -> str:
+        return self.base_url + "/ws/2"
+
+    # -- connection -----------------------------------------------------------------------------------
+
+    async def on_connected(self, ws: ClientConnection) -> None:
+        self._chans.clear()
+        self._seq = 0
+        self._maintenance = False
+        await self.send_json({"event": "conf", "flags": self.flags})
+        for symbol in self.symbols:
+            for msg in self._subscriptions(symbol):
+                await self.send_json(msg)
+
+    def _subscriptions(self, symbol: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        if self.want_books:
+            out.append({"event": "subscribe", "channel": "book", "symbol": symbol, "prec": "P0", "freq": "F0",
+                        "len": str(self.depth)})
+        if self.want_trades:
+            out.append({"event": "subscribe", "channel": "trades", "symbol": symbol})
+        return out
+
+    def on_disconnected(self) -> None:
+        self._chans.clear()
+
+    # -- frames ---------------------------------------------------------------------------------------
+
+    def on_frame(self, frame: str | bytes) -> None:
+        msg = orjson.loads(frame)
+        if type(msg) is list:
+            self._data(msg, frame)
+        elif type(msg) is dict:
+            self._event(msg)
+        else:
+            self.reject("neither an event nor a channel frame", frame)
+
+    def _data(self, msg: list, frame: str | bytes) -> None:
+        if len(msg) < 3 or type(msg[-1]) is not int:
+            self.reject("channel frame without a sequence number", frame)
+            return
+        seq = msg[-1]
+        if seq != self._seq + 1 and self._seq:
+            expected = self._seq + 1
+            self._seq = seq
+            self._resync_all(f"sequence gap: expected {expected}, got {seq}")
+            return
+        self._seq = seq
+        chan = self._chans.get(msg[0])
+        if chan is None:
+            return  # a channel we left (its last frames still count for the sequence)
+        chan.last_rx = self.loop_time()
+        payload = msg[1]
+        if type(payload) is list:
+            if chan.book is not None:
+                self._book(chan, payload, frame)
+            else:
+                self._trade_snapshot(chan, payload)
+        elif payload == "hb":
+            pass
+        elif payload == "cs":
+            self._checksum(chan, msg[2])
+        elif payload == "te":
+            self._trade(chan.pair, msg[2])
+        elif payload in ("tu", "fte", "ftu"):
+            pass
+        else:
+            self.reject(f"unknown channel message {payload!r}", frame)
+
+    def _book(self, chan: _Channel, payload: list, frame: str | bytes) -> None:
+        book = chan.book
+        assert book is not None
+        changes: list[BookChange] = []
+        if not chan.snapshotted:
+            bids: list[tuple[float, float]] = []
+            asks: list[tuple[float, float]] = []
+            for entry in payload:
+                price, count, amount = entry[0], entry[1], entry[2]
+                if count > 0:
+                    if amount > 0:
+                        bids.append((price, amount))
+                        changes.append((BID, price, amount))
+                    else:
+                        asks.append((price, -amount))
+                        changes.append((ASK, price, -amount))
+            book.load(bids, asks)
+            chan.snapshotted = True
+            self.emit(BookUpdate(self.source, chan.pair, book, True, changes, self.clock()))
+            self._update_status()
+            return
+        entries = payload if payload and type(payload[0]) is list else (payload,)
+        for entry in entries:
+            price, count, amount = entry[0], entry[1], entry[2]
+            if count > 0:
+                if amount > 0:
+                    book.set_bid(price, amount)
+                    changes.append((BID, price, amount))
+                else:
+                    book.set_ask(price, -amount)
+                    changes.append((ASK, price, -amount))
+            elif amount == 1:
+                book.set_bid(price, 0)
+                changes.append((BID, price, 0.0))
+            elif amount == -1:
+                book.set_ask(price, 0)
+                changes.append((ASK, price, 0.0))
+            else:
+                self.reject("book delete without a ±1 amount", frame)
+        if changes:
+            self.emit(BookUpdate(self.source, chan.pair, book, False, changes, self.clock()))
+
+    def _checksum(self, chan: _Channel, value: Any) -> None:
+        if chan.book is None or not chan.snapshotted:
+            return
+        mine = chan.book.bitfinex_checksum()
+        if mine == value:
+            self.checksums_ok += 1
+            return
+        self._resubscribe(chan, f"checksum mismatch on {chan.pair} (venue {value}, ours {mine})")
+
+    def _trade(self, pair: str, row: list) -> None:
+        trade_id, mts, amount, price = row[0], row[1], row[2], row[3]
+        seen = self._seen_trades[pair]
+        if trade_id in seen:
+            return
+        seen.append(trade_id)
+        self._last_trade_id[pair] = max(trade_id, self._last_trade_id.get(pair, 0))
+        self.emit(Trade(self.source, pair, price, abs(amount), "buy" if amount > 0 else "sell", mts / 1000.0,
+                        str(trade_id)))
+
+    def _trade_snapshot(self, chan: _Channel, rows: list) -> None:
+        chan.snapshotted = True
+        last = self._last_trade_id.get(chan.pair, 0)
+        # Only trades newer than what we already reported (a reconnect replays the recent ones).
+        for row in sorted((r for r in rows if type(r) is list and len(r) >= 4), key=lambda r: r[0]):
+            if row[0] > last:
+                self._trade(chan.pair, row)
+        self._update_status()
+
+    # -- events ---------------------------------------------------------------------------------------
+
+    def _event(self, msg: dict) -> None:
+        event = msg.get("event")
+        if event == "subscribed":
+            symbol = msg.get("symbol", "")
+            pair = self.symbols.get(symbol)
+            if pair is None:
+                return
+            kind = msg.get("channel", "")
+            book = self.books[pair] if kind == "book" else None
+            self._chans[msg["chanId"]] = _Channel(kind, pair, symbol, book, self.loop_time())
+            self.rejected_subscriptions.pop(f"{kind} {symbol}", None)
+        elif event == "unsubscribed":
+            pass
+        elif event == "error":
+            self._error(msg)
+        elif event == "info":
+            self._info(msg)
+        elif event in ("conf", "pong"):
+            if event == "conf" and msg.get("status") != "OK":
+                log.warning("bitfinex refused conf flags %s: %s", self.flags, msg)
+        else:
+            self.reject(f"unknown event {event!r}", orjson.dumps(msg))
+
+    def _error(self, msg: dict) -> None:
+        code = msg.get("code")
+        if code == 10301:
+            return  # already subscribed: the channel we have is fine
+        what = f"{msg.get('channel', '?')} {msg.get('symbol', msg.get('chanId', ''))}".strip()
+        text = f"{msg.get('msg', 'error')} ({code})"
+        self.rejected_subscriptions[what] = text
+        log.warning("bitfinex rejected %s: %s", what, text)
+        self._update_status()
+
+    def _info(self, msg: dict) -> None:
+        code = msg.get("code")
+        if "version" in msg:
+            if msg["version"] != 2:
+                self.fatal(f"server speaks API version {msg['version']}, not 2")
+            if msg.get("platform", {}).get("status") == 0:
+                self.set_status(STALE, "venue in maintenance (platform status 0)")
+            return
+        if code == 20051:
+            raise Resync("venue restarting (info 20051)")
+        if code == 20060:
+            self._maintenance = True
+            self.set_status(STALE, "venue maintenance (info 20060): paused")
+        elif code == 20061:
+            self._maintenance = False
+            self._resync_all("maintenance over (info 20061)")
+
+    # -- resync and health ----------------------------------------------------------------------------
+
+    def _resubscribe(self, chan: _Channel, reason: str) -> None:
+        self.resyncs += 1
+        for chan_id, c in list(self._chans.items()):
+            if c is chan:
+                del self._chans[chan_id]
+                self.send_later({"event": "unsubscribe", "chanId": chan_id})
+        sub = next(m for m in self._subscriptions(chan.symbol) if m["channel"] == chan.kind)
+        self.send_later(sub)
+        self.set_status(RESYNCING, reason)
+
+    def _resync_all(self, reason: str) -> None:
+        for chan in list(self._chans.values()):
+            if chan.kind == "book":
+                self._resubscribe(chan, reason)
+        self.set_status(RESYNCING, reason)
+
+    def _update_status(self) -> None:
+        wanted = len(self.symbols) * (int(self.want_books) + int(self.want_trades))
+        live = [c for c in self._chans.values() if c.snapshotted]
+        if len(live) + len(self.rejected_subscriptions) < wanted:
+            if self.state == LIVE:
+                self.set_status(RESYNCING, f"waiting for {wanted - len(live)} channel(s)")
+            return
+        if self._maintenance:
+            return
+        detail = ""
+        if self.rejected_subscriptions:
+            detail = "; ".join(f"{k}: {v}" for k, v in sorted(self.rejected_subscriptions.items()))
+        if self.skipped:
+            detail = "; ".join(filter(None, [detail, "not on Bitfinex: " + ", ".join(self.skipped)]))
+        self.set_status(LIVE, detail)
+
+    def check_health(self, now: float) -> None:
+        if self._maintenance or self.ws is None:
+            return
+        for chan in list(self._chans.values()):
+            silent = now - chan.last_rx
+            if silent > CHANNEL_SILENCE:
+                self._resubscribe(chan, f"no data on {chan.pair} {chan.kind} for {silent:.0f}s")
+                self.set_status(STALE, f"{chan.pair} {chan.kind} silent for {silent:.0f}s; resubscribing")

@@ -1,0 +1,426 @@
+"""The reconnecting websocket session every feed is built on.
+
+A feed is an async iterator of normalized events (``async for event in feed``), in the style of
+bitmex-trio-websocket: no callbacks. This base class owns the connection's life: connect with exponential
+backoff, jitter and a cap (reset after a healthy period), a silence watchdog, status events with a reason,
+and a cooperative yield so a busy socket never starves the event loop. Subclasses speak one protocol:
+they subscribe in :meth:`on_connected`, turn frames into events in :meth:`on_frame`, and judge liveness
+in :meth:`check_health`.
+
+Why a hand-made watchdog: ``asyncio.timeout`` around each ``recv`` costs about 4 µs a frame, a quarter of
+the per-frame budget. Instead one timer re-arms itself a few times a second and wakes the reader (by
+cancelling its ``recv``, which websockets documents as safe) only when the socket has been quiet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import websockets
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+
+from finxtui.model.events import (
+    CONNECTING,
+    ERROR,
+    LIVE,
+    RECONNECTING,
+    RESYNCING,
+    STALE,
+    Event,
+    Status,
+)
+
+log = logging.getLogger("finxtui.feeds")
+
+YIELD_EVERY = 0.002  # seconds of uninterrupted work before the reader lets the event loop run
+WAKE_INTERVAL = 0.5  # how often a quiet socket wakes the reader to check health
+MAX_FRAME = 16 * 1024 * 1024  # a frame larger than this is a protocol error, not data
+
+
+class Backoff:
+    """Exponential backoff with full jitter, a cap, and a reset after a healthy connection."""
+
+    def __init__(self, base: float = 0.5, cap: float = 30.0, factor: float = 2.0, jitter: float = 0.5,
+                 healthy_after: float = 20.0, rng: random.Random | None = None) -> None:
+        self.base = base
+        self.cap = cap
+        self.factor = factor
+        self.jitter = jitter
+        self.healthy_after = healthy_after
+        self.failures = 0
+        self.rng = rng or random.Random()
+
+    def delay(self) -> float:
+        """The wait before the next attempt; each call counts one failure."""
+        raw = min(self.cap, self.base * self.factor ** self.failures)
+        self.failures += 1
+        # Jitter spreads reconnects of many clients; never below half the nominal delay.
+        return raw * (1 - self.jitter * self.rng.random())
+
+    def bound(self) -> float:
+        """The longest the next delay can be (for tests and status text)."""
+        return min(self.cap, self.base * self.factor ** self.failures)
+
+    def connected_for(self, seconds: float) -> None:
+        """A connection ended after ``seconds``; a healthy one resets the backoff."""
+        if seconds >= self.healthy_after:
+            self.failures = 0
+
+
+class FatalFeedError(Exception):
+    """A failure retrying cannot fix soon (bad credentials): report ``error`` and wait for the user."""
+
+
+class Resync(Exception):
+    """Raised by a subclass to reconnect now (after a status saying why)."""
+
+
+class Feed:
+    """Base of every source's feed. Iterate it; call :meth:`reconnect` to start over; :meth:`aclose` ends it."""
+
+    source = ""
+    #: seconds without any frame before the socket counts as stale, and before it is abandoned
+    stale_after = 20.0
+    dead_after = 40.0
+    #: after a fatal error (bad key), wait this long before trying again unless asked to
+    error_retry = 300.0
+
+    def __init__(self, *, clock: Callable[[], float] = time.time, backoff: Backoff | None = None,
+                 open_timeout: float = 10.0) -> None:
+        self.clock = clock
+        self.backoff = backoff or Backoff()
+        self.open_timeout = open_timeout
+        self.ws: ClientConnection | None = None
+        self.state = ""
+        self.detail = ""
+        self.rejected_frames = 0
+        self.frames = 0
+        self._out: deque[Event] = deque()
+        self._closed = False
+        self._reason = ""
+        self._fatal: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._connected_at = 0.0
+        self._last_rx = 0.0
+        self._last_yield = 0.0
+        self._last_health = 0.0
+        self._wake: asyncio.TimerHandle | None = None
+        self._reader: asyncio.Task | None = None
+        self._in_recv = False
+        self._woken = False
+        self._attempts = 0
+        self._retry_now: asyncio.Event | None = None
+        self._sleep_until: float | None = None
+        self._outbox: list[str] = []
+        self._reject_log: dict[str, int] = {}
+
+    # -- what subclasses provide ----------------------------------------------------------------------
+
+    def url(self) -> str:
+        """The full URL to connect to (base + protocol path + query)."""
+        raise NotImplementedError
+
+    def display_url(self) -> str:
+        """The URL as it may be shown or logged: never with a credential in it."""
+        return self.url()
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        """Extra ``websockets.connect`` arguments (headers, subprotocols)."""
+        return {}
+
+    async def on_connected(self, ws: ClientConnection) -> None:
+        """Subscribe. Called once per connection, before any frame is read."""
+
+    def on_frame(self, frame: str | bytes) -> None:
+        """Parse one frame and ``emit`` what it means. Exceptions are caught, logged and counted."""
+        raise NotImplementedError
+
+    def on_disconnected(self) -> None:
+        """Forget per-connection state (channel ids, partial flags); books are kept until the resync."""
+
+    def check_health(self, now: float) -> None:
+        """Called at least twice a second (loop clock): per-subscription silence, heartbeats."""
+
+    # -- what subclasses call -------------------------------------------------------------------------
+
+    def emit(self, event: Event) -> None:
+        self._out.append(event)
+
+    def set_status(self, state: str, detail: str = "") -> None:
+        """Emit a status event when the state or its reason changes."""
+        if state == self.state and detail == self.detail:
+            return
+        self.state = state
+        self.detail = detail
+        if state in (ERROR, RESYNCING, STALE, RECONNECTING):
+            log.warning("%s %s: %s", self.source, state, detail)
+        else:
+            log.info("%s %s %s", self.source, state, detail)
+        self._out.append(Status(self.source, state, detail, self.clock()))
+
+    def reject(self, reason: str, frame: str | bytes = b"") -> None:
+        """A frame we cannot use: count it, log the first of each kind with a sample, carry on."""
+        self.rejected_frames += 1
+        seen = self._reject_log.get(reason, 0)
+        self._reject_log[reason] = seen + 1
+        if seen == 0 or seen in (10, 100, 1000) or seen % 10000 == 0:
+            sample = frame[:160] if isinstance(frame, (str, bytes)) else repr(frame)[:160]
+            log.warning("%s: rejected frame (%s, %d so far): %r", self.source, reason, seen + 1, sample)
+
+    def fatal(self, reason: str) -> None:
+        """Stop retrying: credentials or configuration are wrong. The user can still ask to reconnect."""
+        self._fatal = reason
+        raise FatalFeedError(reason)
+
+    async def send_json(self, obj: Any) -> None:
+        if self.ws is not None:
+            await self.ws.send(orjson.dumps(obj).decode())
+
+    def send_later(self, obj: Any) -> None:
+        """Queue a message from synchronous code (``on_frame``); it goes out before the next read."""
+        self._outbox.append(obj if isinstance(obj, str) else orjson.dumps(obj).decode())
+
+    def loop_time(self) -> float:
+        return self._loop.time() if self._loop is not None else time.monotonic()
+
+    # -- control --------------------------------------------------------------------------------------
+
+    def reconnect(self, reason: str = "reconnect requested") -> None:
+        """Drop the connection (if any) and connect again at once, fatal errors included."""
+        self._fatal = None
+        self.backoff.failures = 0
+        self._reason = reason
+        if self._retry_now is not None:
+            self._retry_now.set()
+        if self.ws is not None:
+            self._abort_ws()
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._wake is not None:
+            self._wake.cancel()
+        if self.ws is not None:
+            ws, self.ws = self.ws, None
+            try:
+                await asyncio.wait_for(ws.close(), 2)
+            except (TimeoutError, ConnectionClosed, OSError):
+                pass
+
+    def _abort_ws(self) -> None:
+        ws = self.ws
+        if ws is not None and ws.transport is not None:
+            ws.transport.abort()
+
+    # -- iteration ------------------------------------------------------------------------------------
+
+    def __aiter__(self) -> Feed:
+        return self
+
+    async def __anext__(self) -> Event:
+        out = self._out
+        while True:
+            if out:
+                return out.popleft()
+            if self._closed:
+                raise StopAsyncIteration
+            if self.ws is None:
+                await self._connect()
+                continue
+            frame = await self._recv()
+            if frame is None:
+                continue
+            self.frames += 1
+            try:
+                self.on_frame(frame)
+            except Resync as exc:
+                self._drop(str(exc) or "resync")
+            except FatalFeedError:
+                self._drop(self._fatal or "fatal error")
+            except Exception as exc:  # one bad frame never ends the feed
+                self.reject(f"{type(exc).__name__}: {exc}", frame)
+
+    async def _recv(self) -> str | bytes | None:
+        ws = self.ws
+        assert ws is not None
+        loop = self._loop
+        assert loop is not None
+        now = loop.time()
+        if now - self._last_yield > YIELD_EVERY:
+            # recv() returns without suspending while frames are buffered: let timers and input run.
+            await asyncio.sleep(0)
+            now = self._last_yield = loop.time()
+        if now - self._last_health > WAKE_INTERVAL:
+            self._last_health = now
+            self._health(now)
+            if self.ws is None or self._out:
+                return None
+        if self._outbox:
+            pending, self._outbox = self._outbox, []
+            try:
+                for message in pending:
+                    await ws.send(message)
+            except ConnectionClosed as exc:
+                self._drop(_describe_close(exc))
+                return None
+        self._in_recv = True
+        self._reader = asyncio.current_task()
+        try:
+            frame = await ws.recv(decode=False)
+        except asyncio.CancelledError:
+            if not self._woken:
+                raise
+            self._woken = False
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            return None
+        except ConnectionClosed as exc:
+            self._drop(_describe_close(exc))
+            return None
+        finally:
+            self._in_recv = False
+        self._last_rx = loop.time()
+        return frame
+
+    def _on_wake(self) -> None:
+        """Timer: wake a reader blocked on a quiet socket so it can check health."""
+        loop = self._loop
+        if loop is None or self._closed:
+            return
+        now = loop.time()
+        if self._in_recv and self._reader is not None and now - self._last_rx >= WAKE_INTERVAL:
+            self._woken = True
+            self._reader.cancel()
+        self._wake = loop.call_at(now + WAKE_INTERVAL, self._on_wake)
+
+    def _health(self, now: float) -> None:
+        idle = now - self._last_rx
+        if idle >= self.dead_after:
+            self._abort_ws()
+            self._drop(f"no data for {idle:.0f}s")
+            return
+        if idle >= self.stale_after:
+            self.set_status(STALE, f"no data for {idle:.0f}s")
+        try:
+            self.check_health(now)
+        except Resync as exc:
+            self._drop(str(exc) or "resync")
+        except FatalFeedError:
+            self._drop(self._fatal or "fatal error")
+
+    def _drop(self, reason: str) -> None:
+        """The connection is gone: forget it and schedule the next attempt."""
+        if self.ws is not None:
+            self._abort_ws()
+        self.ws = None
+        self._outbox = []
+        if self._wake is not None:
+            self._wake.cancel()
+            self._wake = None
+        loop = self._loop
+        if loop is not None and self._connected_at:
+            self.backoff.connected_for(loop.time() - self._connected_at)
+        self._connected_at = 0.0
+        self._reason = self._reason or reason
+        try:
+            self.on_disconnected()
+        except Exception:
+            log.exception("%s: on_disconnected failed", self.source)
+
+    async def _connect(self) -> None:
+        """One step towards a connection. Returns early when a status must reach the consumer first."""
+        self._loop = loop = asyncio.get_running_loop()
+        if self._retry_now is None:
+            self._retry_now = asyncio.Event()
+        if self._sleep_until is None:
+            now = loop.time()
+            if self._fatal is not None:
+                self.set_status(ERROR, self._fatal)
+                self._sleep_until = now + self.error_retry
+            elif self._attempts > 0:
+                delay = self.backoff.delay()
+                self.set_status(RECONNECTING, f"{self._reason or 'connection lost'}; retrying in {delay:.1f}s")
+                self._sleep_until = now + delay
+            else:
+                self._sleep_until = now
+            if self._out:
+                return  # hand the status out before waiting
+        wait = self._sleep_until - loop.time()
+        if wait > 0:
+            await self._wait_retry(wait)
+        self._sleep_until = None
+        self._fatal = None  # after the error pause, or when asked to, try again: keys get fixed and rotate
+        self._attempts += 1
+        self._reason = ""
+        self.set_status(CONNECTING, self.display_url())
+        try:
+            ws = await websockets.connect(self.url(), open_timeout=self.open_timeout, max_size=MAX_FRAME,
+                                          compression="deflate", ping_interval=20, ping_timeout=20,
+                                          close_timeout=2, logger=_QUIET, **self.connect_kwargs())
+        except InvalidStatus as exc:
+            code = exc.response.status_code
+            self._reason = f"refused with HTTP {code}"
+            if code in (401, 403):
+                self._fatal = f"{self._reason}: the server rejected the API key ({self.credential_hint()})"
+            return
+        except InvalidURI as exc:
+            self._fatal = self._reason = f"bad URL: {exc}"
+            return
+        except (OSError, TimeoutError, InvalidHandshake) as exc:
+            self._reason = _describe_connect_error(exc)
+            return
+        self.ws = ws
+        self._connected_at = self._last_rx = self._last_yield = self._last_health = loop.time()
+        self._wake = loop.call_at(loop.time() + WAKE_INTERVAL, self._on_wake)
+        try:
+            await self.on_connected(ws)
+        except FatalFeedError:
+            self._drop(self._fatal or "fatal error")
+        except ConnectionClosed as exc:
+            self._drop(_describe_close(exc))
+
+    def credential_hint(self) -> str:
+        """Which setting holds this source's key (for error text)."""
+        return "no key needed"
+
+    async def _wait_retry(self, delay: float) -> None:
+        assert self._retry_now is not None
+        self._retry_now.clear()
+        try:
+            await asyncio.wait_for(self._retry_now.wait(), delay)
+        except TimeoutError:
+            pass
+
+
+_QUIET = logging.getLogger("finxtui.feeds.ws")
+_QUIET.setLevel(logging.WARNING)  # websockets logs URLs at debug level; ours may carry a key
+
+
+def _describe_close(exc: ConnectionClosed) -> str:
+    rcvd = exc.rcvd
+    if rcvd is None:
+        return "connection dropped (no close frame)"
+    reason = f": {rcvd.reason}" if rcvd.reason else ""
+    return f"closed by the server ({rcvd.code}{reason})"
+
+
+def _describe_connect_error(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "connect timed out"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return f"cannot connect: {exc}"
+
+
+__all__ = ["CONNECTING", "ERROR", "LIVE", "RECONNECTING", "RESYNCING", "STALE", "Backoff", "FatalFeedError",
+           "Feed", "Resync"]
