@@ -162,7 +162,7 @@ class BitfinexFeed(Feed):
             book.load(bids, asks)
             chan.snapshotted = True
             self.emit(BookUpdate(self.source, chan.pair, book, True, changes, self.clock()))
-            self._update_status()
+            self.refresh_status()
             return
         entries = payload if payload and type(payload[0]) is list else (payload,)
         for entry in entries:
@@ -211,7 +211,7 @@ class BitfinexFeed(Feed):
         for row in sorted((r for r in rows if type(r) is list and len(r) >= 4), key=lambda r: r[0]):
             if row[0] > last:
                 self._trade(chan.pair, row)
-        self._update_status()
+        self.refresh_status()
 
     # -- events ---------------------------------------------------------------------------------------
 
@@ -246,7 +246,7 @@ class BitfinexFeed(Feed):
         text = f"{msg.get('msg', 'error')} ({code})"
         self.rejected_subscriptions[what] = text
         log.warning("bitfinex rejected %s: %s", what, text)
-        self._update_status()
+        self.refresh_status()
 
     def _info(self, msg: dict) -> None:
         code = msg.get("code")
@@ -283,7 +283,7 @@ class BitfinexFeed(Feed):
                 self._resubscribe(chan, reason)
         self.set_status(RESYNCING, reason)
 
-    def _update_status(self) -> None:
+    def refresh_status(self) -> None:
         wanted = len(self.symbols) * (int(self.want_books) + int(self.want_trades))
         live = [c for c in self._chans.values() if c.snapshotted]
         if len(live) + len(self.rejected_subscriptions) < wanted:

@@ -120,6 +120,7 @@ class Feed:
         self._retry_now: asyncio.Event | None = None
         self._sleep_until: float | None = None
         self._outbox: list[str] = []
+        self._socket_stale = False
         self._reject_log: dict[str, int] = {}
 
     # -- what subclasses provide ----------------------------------------------------------------------
@@ -148,6 +149,11 @@ class Feed:
 
     def check_health(self, now: float) -> None:
         """Called at least twice a second (loop clock): per-subscription silence, heartbeats."""
+
+    def refresh_status(self) -> None:
+        """Work out the state from the subscriptions (after a snapshot, or when a quiet socket talks again)."""
+        if self.state == STALE:
+            self.set_status(LIVE, "")
 
     # -- what subclasses call -------------------------------------------------------------------------
 
@@ -308,7 +314,11 @@ class Feed:
             self._drop(f"no data for {idle:.0f}s")
             return
         if idle >= self.stale_after:
+            self._socket_stale = True
             self.set_status(STALE, f"no data for {idle:.0f}s")
+        elif self._socket_stale:
+            self._socket_stale = False
+            self.refresh_status()
         try:
             self.check_health(now)
         except Resync as exc:
@@ -322,6 +332,7 @@ class Feed:
             self._abort_ws()
         self.ws = None
         self._outbox = []
+        self._socket_stale = False
         if self._wake is not None:
             self._wake.cancel()
             self._wake = None

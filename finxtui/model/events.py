@@ -158,15 +158,21 @@ class Margin:
 
 @dataclass(slots=True, frozen=True)
 class Status:
+    """A feed's health. ``scope`` narrows it: "" is the market data, "account" a venue's private stream
+    (so a rejected BitMEX key is an ``error`` while the public book stays ``live``)."""
+
     source: str
     state: str
     detail: str = ""
     ts: float = 0.0
+    scope: str = ""
     type = "status"
 
     def to_dict(self, depth: int = 10) -> dict:
-        return {"type": "status", "source": self.source, "state": self.state, "detail": self.detail,
-                "ts": self.ts}
+        out = {"type": "status", "source": self.source, "state": self.state, "detail": self.detail, "ts": self.ts}
+        if self.scope:
+            out["scope"] = self.scope
+        return out
 
 
 Event = BookUpdate | Trade | Tick | Bar | Position | Margin | Status
