@@ -200,6 +200,12 @@ def cmd_sim(args: argparse.Namespace) -> int:
             raise SystemExit(2) from None
         if args.chaos:
             sim.faults.chaos(args.chaos)
+        # Handlers first: "Ctrl-C stops." below is a promise a script may act on at once.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
         rate = "max" if sim.rate == math.inf else f"{sim.rate:g}"
         print(f"finx-tui simulator (seed {args.seed}, {rate} book updates/s) on {sim.url}")
         paths = {"bitfinex": "/ws/2", "bitmex": "/realtime", "finx": "/streaming/{key}/{pair}",
@@ -211,11 +217,6 @@ def cmd_sim(args: argparse.Namespace) -> int:
         print("accounts: " + ("demo credentials (see README)" if creds == type(creds)()
                               else "from BITMEX_API_KEY / FINX_API_KEY / FINAZON_API_KEY"))
         print("Ctrl-C stops.", flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
         try:
             await stop.wait()
         finally:

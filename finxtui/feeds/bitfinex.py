@@ -45,6 +45,7 @@ class _Channel:
 
 class BitfinexFeed(Feed):
     source = "bitfinex"
+    channel_silence = CHANNEL_SILENCE
 
     def __init__(self, base_url: str, pairs: Iterable[str], *, depth: int = 25, books: bool = True,
                  trades: bool = True, bulk: bool = True, table: PairTable = DEFAULT_PAIRS, **kwargs: Any) -> None:
@@ -304,6 +305,6 @@ class BitfinexFeed(Feed):
             return
         for chan in list(self._chans.values()):
             silent = now - chan.last_rx
-            if silent > CHANNEL_SILENCE:
+            if silent > self.channel_silence:
                 self._resubscribe(chan, f"no data on {chan.pair} {chan.kind} for {silent:.0f}s")
                 self.set_status(STALE, f"{chan.pair} {chan.kind} silent for {silent:.0f}s; resubscribing")

@@ -88,6 +88,7 @@ class _L2:
 
 class BitmexFeed(Feed):
     source = "bitmex"
+    book_silence = BOOK_SILENCE
     stale_after = 15.0
     dead_after = 30.0
 
@@ -442,7 +443,7 @@ class BitmexFeed(Feed):
         if not self.want_books:
             return
         for symbol, l2 in self._l2.items():
-            if l2.ready and now - l2.last_rx > BOOK_SILENCE:
+            if l2.ready and now - l2.last_rx > self.book_silence:
                 silent = now - l2.last_rx
                 self._resubscribe(symbol, f"no book data for {l2.pair} for {silent:.0f}s")
                 self.set_status(STALE, f"{l2.pair} book silent for {silent:.0f}s; resubscribing")
