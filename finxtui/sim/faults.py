@@ -91,11 +91,15 @@ class Faults:
     def stall(self, source: str | None = None, seconds: float = 5.0, pair: str | None = None) -> int:
         """Stop producing frames for ``seconds`` (whole connections, or one pair's channels)."""
         conns = self._conns(source)
+        hit = 0
         for conn in conns:
-            if pair is None or not conn.inject("stall", seconds=seconds, pair=pair):
+            if pair is None:
                 conn.stall(seconds)
-        self._record("stall", source or "*", {"seconds": seconds, "pair": pair})
-        return len(conns)
+                hit += 1
+            elif conn.inject("stall", seconds=seconds, pair=pair):
+                hit += 1  # only the sockets that carry the pair; the others keep flowing
+        self._record("stall", source or "*", {"seconds": seconds, "pair": pair, "connections": hit})
+        return hit
 
     def garbage(self, source: str | None = None, count: int = 3) -> int:
         conns = self._conns(source)

@@ -280,6 +280,14 @@ class FinxConnection(SimConnection):
         if tick.pair in self.spot_pairs:
             self.send_json(spot_rate(tick.pair, Tick(epoch_ms(tick.ts), tick.exchange, tick.price_text)))
 
+    def inject(self, fault: str, **params: Any) -> bool:
+        """``stall`` with a pair silences this socket if it streams that pair (FinX: one pair a socket)."""
+        pair = params.get("pair")
+        if fault == "stall" and pair is not None and (pair == self.stream_pair or pair in self.spot_pairs):
+            self.stall(float(params.get("seconds", 5.0)))
+            return True
+        return False
+
     def on_timer(self, now: float) -> None:
         if not self.closing and now - self.last_client_frame > self.idle_limit:
             self._spawn(self._close(CLOSE_IDLE, "idle timeout"))

@@ -57,7 +57,7 @@ SIM_PAIRS: tuple[SimPair, ...] = (
 
 BITMEX_CONTRACTS: tuple[BitmexContract, ...] = (
     BitmexContract("XBTUSD", "BTC:USD", True, -100_000_000, None, 100, 0.5, "XBt", "USD", "XBT"),
-    BitmexContract("ETHUSDT", "ETH:USD", False, 100, 100_000, 1000, 0.05, "USDt", "USDT", "ETH"),
+    BitmexContract("ETHUSDT", "ETH:USD", False, 10, 100_000, 1000, 0.05, "USDt", "USDT", "ETH"),
     BitmexContract("SOLUSDT", "SOL:USD", False, 100, 10_000, 1000, 0.01, "USDt", "USDT", "SOL"),
     BitmexContract("XRPUSDT", "XRP:USD", False, 10_000, 100, 100, 0.0001, "USDt", "USDT", "XRP"),
 )

@@ -1,0 +1,222 @@
+"""The simulated BitMEX account: open positions and margin that follow the market.
+
+Pure data, no I/O: :meth:`Account.position_rows` and :meth:`Account.margin_rows` compute the rows of the
+``position`` and ``margin`` tables from mark prices, so they can be checked without a socket.
+
+Conventions (``reference/exchange-protocols.md`` B6, E10):
+
+- money fields are integers in the settlement currency's minor unit: ``XBt`` = 1e-8 XBT, ``USDt`` = 1e-6 USDT;
+- quantities are contracts: XBTUSD (inverse) contracts are USD, a linear contract is
+  ``1 / underlyingToPositionMultiplier`` of a coin; prices are floats on the contract's tick;
+- signs follow BitMEX: the inverse multiplier is negative, so an XBTUSD long has a negative ``posCost`` and
+  ``markValue``; ``unrealisedPnl = markValue - posCost`` is positive for a long when the mark rises
+  (inverse: ``qty * (1/entry - 1/mark) * 1e8``; linear: ``qty / uTPM * (mark - entry) * 1e6``);
+  ``homeNotional`` is positive for a long, ``foreignNotional = -homeNotional * mark`` (``-currentQty`` for
+  XBTUSD), as in BitMEX position rows;
+- the position table's ``maintMargin`` is ``posMargin + unrealisedPnl`` (true of the 2018 capture in B6).
+
+Liquidation and bankruptcy prices use a simple isolated-margin approximation: the position's margin is
+``|posCost| / leverage``; bankruptcy is where the loss equals it, liquidation where the loss leaves only
+the maintenance margin (``maint_rate * |posCost|``). Linear notionals are computed from
+``underlyingToPositionMultiplier`` (the brief's rule), not from ``multiplier``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from finxtui.model.pairs import decimals_of
+from finxtui.sim.instruments import BITMEX_CONTRACTS, BitmexContract
+
+DEMO_ACCOUNT = 2031337
+MINOR_UNITS = {"XBt": 100_000_000, "USDt": 1_000_000}
+TAKER_FEE = 0.00075
+MAINT_RATE = 0.005
+RISK_LIMIT = {"XBt": 20_000_000_000, "USDt": 1_000_000_000_000}  # 200 XBT, 1M USDT
+NOTIONAL_DECIMALS = 8
+
+CONTRACTS: dict[str, BitmexContract] = {c.symbol: c for c in BITMEX_CONTRACTS}
+
+
+# -- contract arithmetic ----------------------------------------------------------------------------------
+
+
+def round_to_tick(contract: BitmexContract, price: float) -> float:
+    """``price`` on the contract's tick grid, as a float with the tick's decimals."""
+    return round(round(price / contract.tick) * contract.tick, decimals_of(contract.tick))
+
+
+def home_notional(contract: BitmexContract, qty: float, price: float) -> float:
+    """Quantity in the base coin (XBT for XBTUSD, the coin for a linear contract), signed like ``qty``."""
+    if contract.inverse:
+        return round(qty / price, NOTIONAL_DECIMALS)
+    assert contract.underlying_to_position
+    return round(qty / contract.underlying_to_position, NOTIONAL_DECIMALS)
+
+
+def contract_value(contract: BitmexContract, qty: float, price: float) -> float:
+    """Value in settlement minor units with BitMEX's sign (negative for an inverse long)."""
+    if contract.inverse:
+        return qty * contract.multiplier / price
+    assert contract.underlying_to_position
+    return qty / contract.underlying_to_position * price * MINOR_UNITS[contract.settle_currency]
+
+
+def trade_values(contract: BitmexContract, size: float, price: float) -> tuple[int, float, float]:
+    """A trade's ``grossValue`` (minor units), ``homeNotional`` and ``foreignNotional`` (both positive)."""
+    gross = round(abs(contract_value(contract, size, price)))
+    home = home_notional(contract, size, price)
+    foreign = float(size) if contract.inverse else round(home * price, NOTIONAL_DECIMALS)
+    return gross, home, foreign
+
+
+def _number(x: float) -> float | int:
+    """Integral floats as ints, so the JSON reads as JavaScript would write it."""
+    return int(x) if isinstance(x, float) and x.is_integer() and abs(x) < 2**53 else x
+
+
+# -- the account ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    symbol: str
+    qty: int  # contracts, negative = short
+    entry: float  # average entry price
+    leverage: float
+    realised_pnl: int = 0  # minor units (the fee paid to open)
+
+    @property
+    def contract(self) -> BitmexContract:
+        return CONTRACTS[self.symbol]
+
+    def bankrupt_price(self) -> float:
+        c, lev, e = self.contract, self.leverage, self.entry
+        if c.inverse:
+            price = e / (1 + 1 / lev) if self.qty > 0 else e / max(1 - 1 / lev, 1e-9)
+        else:
+            price = e * (1 - 1 / lev) if self.qty > 0 else e * (1 + 1 / lev)
+        return round_to_tick(c, price)
+
+    def liquidation_price(self, maint_rate: float = MAINT_RATE) -> float:
+        c, lev, e = self.contract, self.leverage, self.entry
+        if c.inverse:
+            price = e / (1 + 1 / lev - maint_rate) if self.qty > 0 else e / max(1 - 1 / lev + maint_rate, 1e-9)
+        else:
+            price = e * (1 - 1 / lev + maint_rate) if self.qty > 0 else e * (1 + 1 / lev - maint_rate)
+        return round_to_tick(c, price)
+
+    def break_even_price(self) -> float:
+        sign = 1 if self.qty > 0 else -1
+        return round_to_tick(self.contract, self.entry * (1 + sign * 2 * TAKER_FEE))
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A BitMEX account: wallet balances per currency and open positions (nothing else ever trades)."""
+
+    account: int
+    wallets: Mapping[str, int]  # currency -> wallet balance in minor units
+    positions: tuple[Position, ...]
+    maint_rate: float = MAINT_RATE
+    currencies: tuple[str, ...] = field(default=("XBt", "USDt"))
+
+    @classmethod
+    def demo(cls, start: Mapping[str, float], account: int = DEMO_ACCOUNT) -> Account:
+        """The demo account, with entries a little away from ``start`` (symbol -> price) so PnL shows.
+
+        Long 25,000 XBTUSD (in profit at the start price), long 10 ETH of ETHUSDT (at a loss), short 200 SOL
+        of SOLUSDT (in profit).
+        """
+        plan = (("XBTUSD", 25_000, 0.994, 10.0), ("ETHUSDT", 1_000_000, 1.006, 5.0),
+                ("SOLUSDT", -2_000_000, 1.012, 5.0))
+        positions = []
+        for symbol, qty, away, lev in plan:
+            if symbol not in start:
+                continue
+            contract = CONTRACTS[symbol]
+            entry = round_to_tick(contract, start[symbol] * away)
+            fee = -round(abs(contract_value(contract, qty, entry)) * TAKER_FEE)
+            positions.append(Position(symbol, qty, entry, lev, fee))
+        return cls(account, {"XBt": 50_000_000, "USDt": 25_000_000_000}, tuple(positions))
+
+    def symbols(self) -> list[str]:
+        return [p.symbol for p in self.positions]
+
+    # -- rows -----------------------------------------------------------------------------------------
+
+    def position_row(self, pos: Position, mark: float, timestamp: str) -> dict[str, Any]:
+        c = pos.contract
+        mark = round_to_tick(c, mark)
+        cost = round(contract_value(c, pos.qty, pos.entry))
+        value = round(contract_value(c, pos.qty, mark))
+        unrealised = value - cost
+        init = round(abs(cost) / pos.leverage)
+        comm = round(abs(cost) * TAKER_FEE)
+        margin = init + comm
+        maint = round(abs(cost) * self.maint_rate) + comm
+        home = home_notional(c, pos.qty, mark)
+        foreign = float(-pos.qty) if c.inverse else round(-home * mark, NOTIONAL_DECIMALS)
+        return {
+            "account": self.account, "symbol": pos.symbol, "currency": c.settle_currency,
+            "underlying": c.underlying, "quoteCurrency": c.quote_currency,
+            "commission": TAKER_FEE, "initMarginReq": round(1 / pos.leverage, 8), "maintMarginReq": self.maint_rate,
+            "riskLimit": RISK_LIMIT[c.settle_currency], "leverage": _number(pos.leverage),
+            "crossMargin": False, "rebalancedPnl": 0, "prevRealisedPnl": 0,
+            "openOrderBuyQty": 0, "openOrderSellQty": 0,
+            "currentQty": pos.qty, "currentCost": cost, "currentComm": -pos.realised_pnl,
+            "realisedCost": 0, "unrealisedCost": cost, "isOpen": True,
+            "markPrice": _number(mark), "markValue": value, "riskValue": abs(value),
+            "homeNotional": _number(home), "foreignNotional": _number(foreign),
+            "posState": "", "posCost": cost, "posCross": 0, "posComm": comm, "posLoss": 0,
+            "posMargin": margin, "posMaint": maint, "posInit": init,
+            "initMargin": 0, "maintMargin": margin + unrealised,
+            "realisedPnl": pos.realised_pnl, "unrealisedPnl": unrealised,
+            "unrealisedPnlPcnt": round(unrealised / abs(cost), 4) if cost else 0,
+            "unrealisedRoePcnt": round(unrealised / init, 4) if init else 0,
+            "avgCostPrice": _number(pos.entry), "avgEntryPrice": _number(pos.entry),
+            "breakEvenPrice": _number(pos.break_even_price()),
+            "marginCallPrice": _number(pos.liquidation_price(self.maint_rate)),
+            "liquidationPrice": _number(pos.liquidation_price(self.maint_rate)),
+            "bankruptPrice": _number(pos.bankrupt_price()),
+            "lastPrice": _number(mark), "lastValue": value,
+            "timestamp": timestamp,
+        }
+
+    def position_rows(self, marks: Mapping[str, float], timestamp: str,
+                      symbols: set[str] | None = None) -> list[dict[str, Any]]:
+        """One ``position`` row per open position (``marks``: symbol -> mark price)."""
+        return [self.position_row(p, marks[p.symbol], timestamp) for p in self.positions
+                if symbols is None or p.symbol in symbols]
+
+    def margin_rows(self, marks: Mapping[str, float], timestamp: str) -> list[dict[str, Any]]:
+        """One ``margin`` row per currency, summing that currency's positions at ``marks``."""
+        by_currency: dict[str, list[dict[str, Any]]] = {cur: [] for cur in self.currencies}
+        for row in self.position_rows(marks, timestamp):
+            by_currency.setdefault(row["currency"], []).append(row)
+        out = []
+        for currency, rows in by_currency.items():
+            wallet = self.wallets.get(currency, 0)
+            unrealised = sum(r["unrealisedPnl"] for r in rows)
+            realised = sum(r["realisedPnl"] for r in rows)
+            maint = sum(r["posMargin"] for r in rows)
+            risk = sum(abs(r["markValue"]) for r in rows)
+            balance = wallet + unrealised
+            available = max(0, balance - maint)
+            out.append({
+                "account": self.account, "currency": currency,
+                "riskLimit": RISK_LIMIT.get(currency, 0),
+                "amount": wallet - realised, "prevRealisedPnl": 0,
+                "grossComm": -realised, "grossOpenCost": 0, "grossOpenPremium": 0, "grossExecCost": 0,
+                "grossMarkValue": risk, "riskValue": risk, "initMargin": 0, "maintMargin": maint,
+                "targetExcessMargin": 0, "realisedPnl": realised, "unrealisedPnl": unrealised,
+                "walletBalance": wallet, "marginBalance": balance,
+                "marginLeverage": round(risk / balance, 8) if balance > 0 else 0,
+                "marginUsedPcnt": round(maint / balance, 4) if balance > 0 else 1,
+                "excessMargin": available, "availableMargin": available,
+                "withdrawableMargin": max(0, min(available, wallet - maint)),
+                "timestamp": timestamp,
+            })
+        return out
