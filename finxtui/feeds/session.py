@@ -147,6 +147,14 @@ class Feed:
     def on_disconnected(self) -> None:
         """Forget per-connection state (channel ids, partial flags); books are kept until the resync."""
 
+    def on_closed(self, exc: ConnectionClosed) -> None:
+        """The server closed the socket; a subclass may read the close code and call :meth:`fatal`."""
+
+    @property
+    def attempts(self) -> int:
+        """Connection attempts so far (a bad key must not make this grow quickly)."""
+        return self._attempts
+
     def check_health(self, now: float) -> None:
         """Called at least twice a second (loop clock): per-subscription silence, heartbeats."""
 
@@ -289,7 +297,11 @@ class Feed:
                 task.uncancel()
             return None
         except ConnectionClosed as exc:
-            self._drop(_describe_close(exc))
+            try:
+                self.on_closed(exc)
+            except FatalFeedError:
+                pass
+            self._drop(self._fatal or _describe_close(exc))
             return None
         finally:
             self._in_recv = False
@@ -382,8 +394,9 @@ class Feed:
             if code in (401, 403):
                 self._fatal = f"{self._reason}: the server rejected the API key ({self.credential_hint()})"
             return
-        except InvalidURI as exc:
-            self._fatal = self._reason = f"bad URL: {exc}"
+        except (InvalidURI, ValueError):
+            # The exception text holds the whole URL, which may carry a key: name the safe form only.
+            self._fatal = self._reason = f"bad URL: {self.display_url()}"
             return
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             self._reason = _describe_connect_error(exc)
@@ -396,7 +409,11 @@ class Feed:
         except FatalFeedError:
             self._drop(self._fatal or "fatal error")
         except ConnectionClosed as exc:
-            self._drop(_describe_close(exc))
+            try:
+                self.on_closed(exc)
+            except FatalFeedError:
+                pass
+            self._drop(self._fatal or _describe_close(exc))
 
     def credential_hint(self) -> str:
         """Which setting holds this source's key (for error text)."""
