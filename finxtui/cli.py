@@ -37,6 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "and BitMEX positions. With no command it opens the monitor.",
     )
     parser.add_argument("--version", action="version", version=f"finx-tui {__version__}")
+    parser.add_argument("--pair", default=None, help="pair to show first (default: the config's default_pair)")
+    parser.add_argument("--color", choices=("auto", "truecolor", "256", "16"), default=None,
+                        help="colour system; over SSH 'auto' usually means 256 (default: auto)")
+    parser.add_argument("--slow-link", action="store_true", help="halve every redraw rate (slow SSH links)")
+    parser.add_argument("--no-mouse", action="store_true", help="do not capture the mouse")
+    parser.add_argument("--rate", type=_rate, default=None, help="with --demo: simulated book updates a second")
+    _data_options(parser, single=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     sim = sub.add_parser("sim", help="run the embedded exchange (all four protocols on one port)",
@@ -70,6 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
                       help="finazon: also emit N interpolated price points per bar as ticks (default 90)")
     _data_options(tail, single=True)
     tail.set_defaults(func=cmd_tail)
+
+    hist = sub.add_parser("history", help="print FinX tick history of a pair, sorted by time",
+                          description="Print FinX tick history for one UTC day, oldest first. FinX answers at "
+                                      "most 1000 rows a request; --all pages through the whole day.")
+    hist.add_argument("pair", help="pair, e.g. BTC:USD")
+    hist.add_argument("--date", default=None, help="UTC day YYYY-MM-DD (default: today)")
+    hist.add_argument("--time", default=None, help="only ticks after HH:MM[:SS[.mmm]] (default: the whole day)")
+    hist.add_argument("--all", action="store_true", help="page past the 1000-row limit through the whole day")
+    hist.add_argument("--format", choices=("json", "csv"), default="json",
+                      help="json: one object per line (default); csv: a header row, then one row per tick")
+    _data_options(hist, single=True)
+    hist.set_defaults(func=cmd_history)
     return parser
 
 
@@ -101,10 +120,7 @@ def _data_options(parser: argparse.ArgumentParser, *, single: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    func = getattr(args, "func", None)
-    if func is None:
-        parser.print_help()
-        return 0
+    func = getattr(args, "func", None) or cmd_tui
     try:
         return int(func(args) or 0)
     except KeyboardInterrupt:
@@ -153,6 +169,46 @@ def _pairs_for(cfg: Any, source: str, requested: list[str]) -> list[str]:
     return listed or cfg.pairs.pairs_on(source)
 
 
+# -- the monitor ------------------------------------------------------------------------------------------
+
+COLOR_SYSTEMS = {"truecolor": "truecolor", "256": "256", "16": "standard"}
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from finxtui.config import ConfigError, ensure_config_file
+    from finxtui.logs import setup_logging
+    from finxtui.model.pairs import canonical
+
+    try:
+        if args.config is None:
+            ensure_config_file()  # first run: a commented file to edit
+        cfg = _load(args)
+        if args.pair:
+            pair = canonical(args.pair)
+            if pair not in cfg.pairs:
+                raise ConfigError(f"--pair {args.pair}: unknown pair (known: {', '.join(cfg.pairs.pairs())})")
+            cfg = replace(cfg, default_pair=pair)
+        if args.color:
+            cfg = replace(cfg, color=args.color)
+        if args.slow_link:
+            cfg = replace(cfg, slow_link=True)
+    except (ConfigError, OSError) as exc:
+        return _fail(str(exc))
+    if cfg.color in COLOR_SYSTEMS:
+        # Textual reads this when it is imported, so it must be set before the UI is.
+        os.environ["TEXTUAL_COLOR_SYSTEM"] = COLOR_SYSTEMS[cfg.color]
+    log_path = setup_logging(args.log_level or cfg.log_level, secrets=cfg.credentials.secrets(), stderr_level=None)
+    from finxtui.ui.app import make_app
+
+    app = make_app(cfg, demo=args.demo, seed=args.seed, rate=args.rate)
+    result = app.run(mouse=not args.no_mouse)
+    if app.return_code and log_path:
+        print(f"finx-tui: see the log: {log_path}", file=sys.stderr)
+    return int(result or app.return_code or 0)
+
+
 # -- tail -------------------------------------------------------------------------------------------------
 
 def cmd_tail(args: argparse.Namespace) -> int:
@@ -176,6 +232,28 @@ def cmd_tail(args: argparse.Namespace) -> int:
         return asyncio.run(run_tail(cfg, args, pairs))
     except BrokenPipeError:
         # The reader went away (``| head``): that is a normal end for a stream printer.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the interpreter's final flush
+        return 0
+
+
+# -- history ----------------------------------------------------------------------------------------------
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from finxtui.config import ConfigError
+    from finxtui.logs import setup_logging
+
+    try:
+        cfg = _load(args, single_source="finx")
+        pair = _pairs_for(cfg, "finx", [args.pair])[0]
+    except (ConfigError, ValueError) as exc:
+        return _fail(str(exc))
+    setup_logging(args.log_level or cfg.log_level, secrets=cfg.credentials.secrets())
+    from finxtui.history import run_history
+
+    try:
+        return asyncio.run(run_history(cfg, args, pair))
+    except BrokenPipeError:
         with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the interpreter's final flush
         return 0

@@ -36,6 +36,7 @@ from finxtui.model.events import (
     Bar,
     BookChange,
     BookUpdate,
+    Instrument,
     Margin,
     Position,
     Status,
@@ -300,7 +301,15 @@ class BitmexFeed(Feed):
             for row in rows:
                 symbol = row.get("symbol")
                 if isinstance(symbol, str):
-                    self.instruments.setdefault(symbol, {}).update(row)
+                    facts = self.instruments.setdefault(symbol, {})
+                    before = _contract(symbol, facts)
+                    facts.update(row)
+                    after = _contract(symbol, facts)
+                    pair = self.symbols.get(symbol)
+                    if after is not None and after != before and pair is not None:
+                        inverse, value, unit = after
+                        self.emit(Instrument(self.source, pair, symbol, inverse, value, unit,
+                                             _num(facts.get("tickSize")), _num(facts.get("lotSize"))))
         elif table == "trade":
             if action != "partial":
                 self._trades(rows)
@@ -447,6 +456,16 @@ class BitmexFeed(Feed):
                 silent = now - l2.last_rx
                 self._resubscribe(symbol, f"no book data for {l2.pair} for {silent:.0f}s")
                 self.set_status(STALE, f"{l2.pair} book silent for {silent:.0f}s; resubscribing")
+
+
+def _contract(symbol: str, facts: dict[str, Any]) -> tuple[bool, float, str] | None:
+    """(inverse, value of one contract, its currency) from an instrument row, once it says enough."""
+    if facts.get("isInverse"):
+        return True, 1.0, str(facts.get("quoteCurrency") or "USD")
+    per = facts.get("underlyingToPositionMultiplier")
+    if isinstance(per, (int, float)) and per:
+        return False, 1.0 / per, str(facts.get("underlying") or symbol)
+    return None
 
 
 def _num(value: Any) -> float | None:

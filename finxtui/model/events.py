@@ -175,4 +175,28 @@ class Status:
         return out
 
 
-Event = BookUpdate | Trade | Tick | Bar | Position | Margin | Status
+@dataclass(slots=True, frozen=True)
+class Instrument:
+    """How to read a venue's contract sizes for a pair (BitMEX quotes sizes in contracts).
+
+    Inverse contracts are worth ``contract_value`` units of the quote currency (XBTUSD: 1 USD);
+    linear ones ``contract_value`` units of the underlying (ETHUSDT: 0.00001 ETH).
+    """
+
+    source: str
+    pair: str
+    symbol: str
+    inverse: bool
+    contract_value: float
+    unit: str  # the currency contract_value is in
+    tick: float | None = None
+    lot: float | None = None
+    type = "instrument"
+
+    def to_dict(self, depth: int = 10) -> dict:
+        return {"type": "instrument", "source": self.source, "pair": self.pair, "symbol": self.symbol,
+                "inverse": self.inverse, "contract_value": self.contract_value, "unit": self.unit,
+                "tick": self.tick, "lot": self.lot}
+
+
+Event = BookUpdate | Trade | Tick | Bar | Position | Margin | Status | Instrument

@@ -1,0 +1,263 @@
+"""Everything the monitor shows, kept up to date by feed events and read by the widgets.
+
+Feeds call :meth:`MarketState.apply` for every event (cheap: a few dict writes); widgets poll the
+``version`` counters on their own timers and repaint only what changed. Nothing here formats text or
+knows about textual.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from finxtui.model.book import OrderBook
+from finxtui.model.events import (
+    CONNECTING,
+    ERROR,
+    Bar,
+    Event,
+    Instrument,
+    Margin,
+    Position,
+    Status,
+)
+from finxtui.model.pairs import PairTable
+
+# Which source's price the ticker shows for a pair, best first. FinX is the tick service the product is
+# built around; the venues' own trades stand in when FinX is quiet or unavailable.
+PRICE_PRIORITY = {"crypto": ("finx", "bitfinex", "bitmex"), "equity": ("finazon",)}
+PRICE_FRESH = 30.0  # seconds a source's last price stays the preferred one
+SPARK_POINTS = 120
+FLASH_SECONDS = 0.6
+
+
+class PairState:
+    """The ticker's view of one pair."""
+
+    __slots__ = ("by_source", "changed_at", "direction", "kind", "last", "open", "pair", "prev", "source",
+                 "spark", "ts", "version")
+
+    def __init__(self, pair: str, kind: str) -> None:
+        self.pair = pair
+        self.kind = kind
+        self.last: float | None = None
+        self.prev: float | None = None
+        self.open: float | None = None  # first price seen this session
+        self.source = ""
+        self.ts = 0.0
+        self.direction = 0  # +1 last move up, -1 down
+        self.changed_at = 0.0
+        self.spark: deque[float] = deque(maxlen=SPARK_POINTS)
+        self.by_source: dict[str, tuple[float, float]] = {}
+        self.version = 0
+
+    @property
+    def change(self) -> float | None:
+        if self.last is None or not self.open:
+            return None
+        return (self.last - self.open) / self.open
+
+
+class SourceHealth:
+    __slots__ = ("account_detail", "account_state", "detail", "events", "last_event", "since", "source", "state")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.state = ""
+        self.detail = ""
+        self.since = 0.0
+        self.last_event = 0.0
+        self.events = 0
+        self.account_state = ""
+        self.account_detail = ""
+
+
+@dataclass
+class HistoryRow:
+    ts: float
+    exchange: str
+    price: float
+
+
+@dataclass
+class History:
+    """FinX ticks of one pair for one day, oldest first (widgets render newest first)."""
+
+    pair: str
+    rows: list[HistoryRow] = field(default_factory=list)
+    loading: bool = False
+    pages: int = 0
+    error: str = ""
+    version: int = 0
+    _keys: set[tuple[float, str, float]] = field(default_factory=set, repr=False)
+
+    def begin(self) -> None:
+        self.loading = True
+        self.error = ""
+        self.version += 1
+
+    def add(self, rows: Iterable[HistoryRow]) -> int:
+        """Merge rows (any order, duplicates ignored); returns how many were new."""
+        added = 0
+        for row in rows:
+            key = (round(row.ts, 3), row.exchange, row.price)
+            if key in self._keys:
+                continue
+            self._keys.add(key)
+            if not self.rows or row.ts >= self.rows[-1].ts:
+                self.rows.append(row)
+            else:
+                bisect.insort(self.rows, row, key=lambda r: r.ts)
+            added += 1
+        if added:
+            self.version += 1
+        return added
+
+    def page(self, rows: Iterable[HistoryRow]) -> None:
+        self.pages += 1
+        self.add(rows)
+        self.version += 1
+
+    def finish(self, error: str = "") -> None:
+        self.loading = False
+        self.error = error
+        self.version += 1
+
+
+class MarketState:
+    """The whole monitor's data. ``apply`` each event; read the parts and their versions."""
+
+    def __init__(self, table: PairTable, watchlist: Iterable[str], *,
+                 clock: Callable[[], float] = time.time, sources: Iterable[str] = ()) -> None:
+        self.table = table
+        self.clock = clock
+        self.watchlist = list(watchlist)
+        self.pairs: dict[str, PairState] = {}
+        for pair in self.watchlist:
+            self.pair(pair)
+        self.books: dict[tuple[str, str], OrderBook] = {}
+        self.health: dict[str, SourceHealth] = {s: SourceHealth(s) for s in sources}
+        self.positions: dict[str, Position] = {}
+        self.margins: dict[str, Margin] = {}
+        self.bars: dict[str, Bar] = {}
+        self.instruments: dict[tuple[str, str], Instrument] = {}
+        self.history: dict[str, History] = {}
+        self.ticker_version = 0
+        self.positions_version = 0
+        self.health_version = 0
+
+    def pair(self, pair: str) -> PairState:
+        state = self.pairs.get(pair)
+        if state is None:
+            info = self.table.get(pair)
+            state = self.pairs[pair] = PairState(pair, info.kind if info else "crypto")
+        return state
+
+    def history_for(self, pair: str) -> History:
+        hist = self.history.get(pair)
+        if hist is None:
+            hist = self.history[pair] = History(pair)
+        return hist
+
+    # -- events ---------------------------------------------------------------------------------------
+
+    def apply(self, event: Event) -> None:
+        health = self.health.get(event.source)
+        if health is None:
+            health = self.health[event.source] = SourceHealth(event.source)
+        now = self.clock()
+        health.last_event = now
+        health.events += 1
+        kind = event.type
+        if kind == "book":
+            self.books[(event.source, event.pair)] = event.book  # type: ignore[union-attr]
+        elif kind == "tick":
+            self._price(event.pair, event.source, event.price, event.ts, now)  # type: ignore[union-attr]
+            if event.source == "finx":
+                hist = self.history.get(event.pair)  # type: ignore[union-attr]
+                if hist is not None:
+                    hist.add((HistoryRow(event.ts, event.exchange, event.price),))  # type: ignore[union-attr]
+        elif kind == "trade":
+            self._price(event.pair, event.source, event.price, event.ts, now)  # type: ignore[union-attr]
+        elif kind == "bar":
+            self.bars[event.pair] = event  # type: ignore[index,assignment]
+            self._price(event.pair, event.source, event.c, event.ts, now)  # type: ignore[union-attr]
+        elif kind == "position":
+            self._position(event)  # type: ignore[arg-type]
+        elif kind == "margin":
+            self.margins[event.currency] = event  # type: ignore[union-attr]
+            self.positions_version += 1
+        elif kind == "status":
+            self._status(event, health, now)  # type: ignore[arg-type]
+        elif kind == "instrument":
+            self.instruments[(event.source, event.pair)] = event  # type: ignore[assignment,union-attr]
+
+    def _price(self, pair: str, source: str, price: float, ts: float, now: float) -> None:
+        state = self.pairs.get(pair)
+        if state is None:
+            return  # not a pair the monitor shows
+        state.by_source[source] = (price, now)
+        if self._preferred(state, now) != source:
+            return
+        if state.last is not None and price != state.last:
+            state.direction = 1 if price > state.last else -1
+            state.changed_at = now
+        if state.open is None:
+            state.open = price
+        state.prev = state.last
+        state.last = price
+        state.source = source
+        state.ts = ts
+        state.spark.append(price)
+        state.version += 1
+        self.ticker_version += 1
+
+    def _preferred(self, state: PairState, now: float) -> str | None:
+        order = PRICE_PRIORITY.get(state.kind, ())
+        for source in order:
+            seen = state.by_source.get(source)
+            health = self.health.get(source)
+            if seen is not None and now - seen[1] <= PRICE_FRESH and (health is None or health.state != ERROR):
+                return source
+        # Nothing fresh: whoever spoke last.
+        latest = max(state.by_source.items(), key=lambda kv: kv[1][1], default=None)
+        return latest[0] if latest else None
+
+    def _position(self, pos: Position) -> None:
+        if pos.qty == 0:
+            self.positions.pop(pos.symbol, None)
+        else:
+            self.positions[pos.symbol] = pos
+        self.positions_version += 1
+
+    def _status(self, status: Status, health: SourceHealth, now: float) -> None:
+        if status.scope == "account":
+            health.account_state = status.state
+            health.account_detail = status.detail
+            self.positions_version += 1
+        else:
+            if status.state != health.state:
+                health.since = now
+            health.state = status.state
+            health.detail = status.detail
+        self.health_version += 1
+
+    # -- views ----------------------------------------------------------------------------------------
+
+    def book(self, source: str, pair: str) -> OrderBook | None:
+        return self.books.get((source, pair))
+
+    def summary(self) -> tuple[int, int, list[str]]:
+        """(sources live, sources in use, names of the ones that are not live)."""
+        used = [h for h in self.health.values() if h.state]
+        live = [h for h in used if h.state == "live"]
+        return len(live), len(used), [h.source for h in used if h.state != "live"]
+
+    def mark_connecting(self, sources: Iterable[str]) -> None:
+        for source in sources:
+            health = self.health.setdefault(source, SourceHealth(source))
+            health.state, health.detail, health.since = CONNECTING, "", self.clock()
+        self.health_version += 1

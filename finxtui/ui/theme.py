@@ -1,0 +1,53 @@
+"""The house theme, and fallbacks so the price colours work under any Textual theme."""
+
+from __future__ import annotations
+
+from textual.theme import Theme
+
+PRICE_VARIABLES = {
+    "price-up": "#2ecc71",
+    "price-down": "#ff5c5c",
+    "bid": "#2ecc71",
+    "ask": "#ff5c5c",
+    "bid-bar": "#1e6b45",
+    "ask-bar": "#7a2a2a",
+    "state-live": "#2ecc71",
+    "state-warn": "#f1c40f",
+    "state-stale": "#ff9f43",
+    "state-bad": "#ff5c5c",
+}
+
+FINX_DARK = Theme(
+    name="finx-dark",
+    primary="#3d8bfd",
+    secondary="#8e7cc3",
+    accent="#f1c40f",
+    warning="#ff9f43",
+    error="#ff5c5c",
+    success="#2ecc71",
+    foreground="#d8dee9",
+    background="#0f1218",
+    surface="#151a22",
+    panel="#1c2330",
+    dark=True,
+    variables=PRICE_VARIABLES,
+)
+
+FINX_LIGHT = Theme(
+    name="finx-light",
+    primary="#1f6feb",
+    secondary="#6f42c1",
+    accent="#b08800",
+    warning="#bc4c00",
+    error="#cf222e",
+    success="#1a7f37",
+    foreground="#1f2328",
+    background="#ffffff",
+    surface="#f6f8fa",
+    panel="#eaeef2",
+    dark=False,
+    variables={**PRICE_VARIABLES, "price-up": "#1a7f37", "price-down": "#cf222e", "bid": "#1a7f37",
+               "ask": "#cf222e", "bid-bar": "#aceebb", "ask-bar": "#ffcecb"},
+)
+
+THEMES = (FINX_DARK, FINX_LIGHT)

@@ -1,0 +1,91 @@
+"""A Line-API widget that repaints on its own timer, and only the lines whose content changed.
+
+Feeds update the model at any rate; a widget polls a cheap signature (model version counters, the selected
+pair, its size) a few times a second, rebuilds its lines only when the signature moved, and marks dirty only
+the rows that differ from what is on screen. That is the whole rendering policy of the monitor.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import Widget
+
+if TYPE_CHECKING:
+    from finxtui.ui.app import FinxApp
+
+Cell = tuple[str, Style | None]
+
+
+class PolledLines(Widget):
+    """Subclasses set ``rate`` (a :class:`finxtui.config.Refresh` field) and implement ``signature``/``build``."""
+
+    rate = "book"
+    ALLOW_MAXIMIZE = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lines: list[Strip] = []
+        self._signature: Any = object()
+        self.rebuilds = 0
+
+    @property
+    def finx(self) -> FinxApp:
+        return self.app  # type: ignore[return-value]
+
+    def on_mount(self) -> None:
+        hz = getattr(self.finx.refresh_rates, self.rate)
+        self.set_interval(1 / hz, self.poll, name=f"{type(self).__name__}-poll")
+        self.poll(force=True)
+
+    def on_resize(self) -> None:
+        self.poll(force=True)
+
+    def signature(self) -> Any:
+        """Anything that changes when the lines would change (versions, selection, size)."""
+        raise NotImplementedError
+
+    def build(self, width: int, height: int) -> list[Strip]:
+        raise NotImplementedError
+
+    def poll(self, force: bool = False) -> None:
+        if self.finx.paused and not force:
+            return
+        sig = (self.signature(), self.size)
+        if sig == self._signature and not force:
+            return
+        self._signature = sig
+        self.rebuilds += 1
+        width, height = self.size
+        self._set_lines(self.build(width, height))
+
+    def _set_lines(self, lines: list[Strip]) -> None:
+        old = self._lines
+        self._lines = lines
+        width = self.size.width
+        if len(old) != len(lines):
+            self.refresh(layout=True)  # auto-height widgets grow or shrink with their content
+            return
+        for y, (a, b) in enumerate(zip(old, lines, strict=True)):
+            if a != b:
+                self.refresh(Region(0, y, width, 1))
+
+    def render_line(self, y: int) -> Strip:
+        if 0 <= y < len(self._lines):
+            return self._lines[y]
+        return Strip.blank(self.size.width, self.rich_style)
+
+    # -- helpers for subclasses -----------------------------------------------------------------------
+
+    def style(self, name: str) -> Style:
+        return self.get_component_rich_style(name, partial=True)
+
+    def line(self, cells: list[Cell], width: int, fill: Style | None = None) -> Strip:
+        """One row from (text, style) cells, cropped or padded to ``width`` (padding in ``fill``)."""
+        base = self.rich_style
+        segments = [Segment(text, base + style if style is not None else base) for text, style in cells if text]
+        return Strip(segments).adjust_cell_length(width, base + fill if fill is not None else base)

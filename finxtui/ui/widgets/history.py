@@ -1,0 +1,134 @@
+"""Today's FinX tick history for the selected pair, newest first, with live ticks landing on top."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.segment import Segment
+from textual.containers import Vertical
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from finxtui.model.state import History
+from finxtui.ui import format as fmt
+from finxtui.ui.widgets.base import Cell, PolledLines
+
+if TYPE_CHECKING:
+    from finxtui.ui.app import FinxApp
+
+TIME_W, EXCH_W = 13, 10
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+class HistoryHeader(PolledLines):
+    """Title (with the loading indicator) and the column names."""
+
+    rate = "history"
+    COMPONENT_CLASSES = {"history--title", "history--columns", "history--loading", "history--error"}
+    DEFAULT_CSS = """
+    HistoryHeader { height: 2; }
+    """
+
+    def signature(self) -> Any:
+        app = self.finx
+        hist = app.state.history.get(app.selected)
+        spin = int(app.clock() * 8) if hist is not None and hist.loading else 0
+        return (app.selected, hist.version if hist else None, spin)
+
+    def build(self, width: int, height: int) -> list[Strip]:
+        app = self.finx
+        pair = app.selected
+        hist = app.state.history.get(pair)
+        info = app.config.pairs.get(pair)
+        title: list[Cell] = [(f" FinX ticks · {pair} · today (UTC)", self.style("history--title"))]
+        if info is not None and "finx" not in app.config.pairs.sources_for(pair):
+            title = [(f" {pair} is not on FinX: no tick history (equities come as Finazon bars)",
+                      self.style("history--error"))]
+        elif hist is None:
+            title.append(("  not loaded", self.style("history--loading")))
+        elif hist.loading:
+            spin = SPINNER[int(app.clock() * 8) % len(SPINNER)]
+            title.append((f"  {spin} loading… {len(hist.rows):,} ticks, {hist.pages} page(s)",
+                          self.style("history--loading")))
+        elif hist.error:
+            title.append((f"  {hist.error}", self.style("history--error")))
+        else:
+            title.append((f"  {len(hist.rows):,} ticks", self.style("history--loading")))
+        columns = " " + "time".ljust(TIME_W) + "exchange".ljust(EXCH_W) + "price".rjust(14) + "change".rjust(12)
+        return [self.line(title, width), self.line([(columns, self.style("history--columns"))], width)]
+
+
+class HistoryTable(ScrollView):
+    """Rows newest first; scrolls with the keyboard when focused (up/down, page up/down, home/end)."""
+
+    can_focus = True
+    COMPONENT_CLASSES = {"history--row", "history--up", "history--down", "history--muted", "history--live"}
+    DEFAULT_CSS = """
+    HistoryTable { height: 1fr; }
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._signature: Any = None
+        self._hist: History | None = None
+
+    @property
+    def finx(self) -> FinxApp:
+        return self.app  # type: ignore[return-value]
+
+    def on_mount(self) -> None:
+        self.set_interval(1 / self.finx.refresh_rates.history, self.poll, name="history-poll")
+        self.poll(force=True)
+
+    def poll(self, force: bool = False) -> None:
+        app = self.finx
+        if app.paused and not force:
+            return
+        hist = app.state.history.get(app.selected)
+        sig = (app.selected, hist.version if hist else None)
+        if sig == self._signature and not force:
+            return
+        if self._signature is not None and sig[0] != self._signature[0]:
+            self.scroll_home(animate=False)
+        self._signature = sig
+        self._hist = hist
+        rows = len(hist.rows) if hist else 0
+        self.virtual_size = Size(self.size.width, rows)
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self.rich_style
+        hist = self._hist
+        index = y + self.scroll_offset.y
+        if hist is None or index >= len(hist.rows):
+            return Strip.blank(width, base)
+        rows = hist.rows
+        row = rows[-1 - index]
+        older = rows[-2 - index] if index + 1 < len(rows) else None
+        info = self.finx.config.pairs.get(hist.pair)
+        decimals = info.decimals if info else 2
+        change = None if older is None else row.price - older.price
+        style = self.get_component_rich_style
+        move = (style("history--up", partial=True) if change and change > 0 else
+                style("history--down", partial=True) if change and change < 0 else
+                style("history--muted", partial=True))
+        cells: list[Cell] = [
+            (" " + fmt.time_ms(row.ts).ljust(TIME_W), None),
+            (row.exchange[:EXCH_W - 1].ljust(EXCH_W), style("history--muted", partial=True)),
+            (fmt.price(row.price, decimals).rjust(14), None),
+            ((fmt.signed(change, decimals) if change is not None else "").rjust(12), move),
+        ]
+        segments = [Segment(text, base + st if st is not None else base) for text, st in cells]
+        return Strip(segments).adjust_cell_length(width, base)
+
+
+class HistoryPanel(Vertical):
+    DEFAULT_CSS = """
+    HistoryPanel { height: 1fr; }
+    """
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield HistoryHeader()
+        yield HistoryTable()

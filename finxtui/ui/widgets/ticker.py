@@ -1,0 +1,82 @@
+"""The ticker: one row per watchlist pair with last price, change since the session opened, and a sparkline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.strip import Strip
+
+from finxtui.model.state import FLASH_SECONDS
+from finxtui.ui import format as fmt
+from finxtui.ui.widgets.base import Cell, PolledLines
+
+SOURCE_TAGS = {"finx": "FX", "bitfinex": "BF", "bitmex": "BM", "finazon": "FZ"}
+
+
+class Ticker(PolledLines):
+    rate = "ticker"
+    COMPONENT_CLASSES = {"ticker--header", "ticker--selected", "ticker--up", "ticker--down", "ticker--flash-up",
+                         "ticker--flash-down", "ticker--muted", "ticker--spark"}
+    DEFAULT_CSS = """
+    Ticker { height: auto; }
+    """
+
+    def get_content_height(self, container: Any, viewport: Any, width: int) -> int:
+        return len(self.finx.watchlist) + 1
+
+    def signature(self) -> Any:
+        app = self.finx
+        now = app.clock()
+        # A flash ends by time alone, so whether any flash is still on is part of what is shown.
+        flashing = tuple(p for p in app.watchlist
+                         if now - app.state.pair(p).changed_at < FLASH_SECONDS)
+        return (app.state.ticker_version, app.selected, tuple(app.watchlist), flashing)
+
+    def build(self, width: int, height: int) -> list[Strip]:
+        app = self.finx
+        now = app.clock()
+        muted = self.style("ticker--muted")
+        rows = [(p, app.state.pair(p), app.config.pairs.get(p)) for p in app.watchlist]
+        price_w = max([10] + [len(fmt.price(s.last, i.decimals if i else 2)) for _, s, i in rows]) + 1
+        name_w = max([8] + [len(p) for p, _, _ in rows]) + 1
+        fixed = 3 + name_w + price_w + 2 + 9 + 4
+        spark_w = max(0, width - fixed - 1)
+        header: list[Cell] = [("   " + "pair".ljust(name_w), self.style("ticker--header")),
+                              ("last".rjust(price_w) + "  ", self.style("ticker--header")),
+                              ("session".rjust(9), self.style("ticker--header")),
+                              ("  src ", self.style("ticker--header")),
+                              ("recent ticks" if spark_w >= 12 else "", self.style("ticker--header"))]
+        lines = [self.line(header, width)]
+        for i, (pair, state, info) in enumerate(rows, 1):
+            selected = pair == app.selected
+            base = self.style("ticker--selected") if selected else None
+            decimals = info.decimals if info else 2
+            arrow = "▲" if state.direction > 0 else "▼" if state.direction < 0 else " "
+            up, down = self.style("ticker--up"), self.style("ticker--down")
+            move = up if state.direction > 0 else down if state.direction < 0 else None
+            price_style = move
+            if state.last is not None and now - state.changed_at < FLASH_SECONDS:
+                price_style = self.style("ticker--flash-up" if state.direction > 0 else "ticker--flash-down")
+            change = state.change
+            change_style = up if change and change > 0 else down if change and change < 0 else muted
+            marker = "▶" if selected else " "
+            key = str(i) if i <= 9 else " "
+            cells: list[Cell] = [
+                (f"{marker}{key} ", _join(base, None)),
+                (pair.ljust(name_w), _join(base, None)),
+                (fmt.price(state.last, decimals).rjust(price_w), _join(base, price_style)),
+                (f"{arrow} ", _join(base, move)),
+                (fmt.percent(change).rjust(9), _join(base, change_style)),
+                (f"  {SOURCE_TAGS.get(state.source, '--'):<3} ", _join(base, muted)),
+                (fmt.sparkline(list(state.spark), spark_w), _join(base, self.style("ticker--spark"))),
+            ]
+            lines.append(self.line(cells, width, fill=base))
+        return lines
+
+
+def _join(a: Any, b: Any) -> Any:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
