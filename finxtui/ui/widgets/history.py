@@ -17,8 +17,16 @@ from finxtui.ui.widgets.base import Cell, PolledLines
 if TYPE_CHECKING:
     from finxtui.ui.app import FinxApp
 
-TIME_W, EXCH_W = 13, 10
+TIME_W, EXCH_W, PRICE_W, CHANGE_W = 13, 9, 12, 10
+WIDE = 46  # below this, times drop their milliseconds so price and change still fit
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+def widths(width: int) -> tuple[int, int, int]:
+    """(time, price, change) column widths: narrow panels drop milliseconds and padding, not columns."""
+    if width >= WIDE:
+        return TIME_W, PRICE_W, CHANGE_W
+    return TIME_W - 4, PRICE_W - 1, CHANGE_W - 2
 
 
 class HistoryHeader(PolledLines):
@@ -55,7 +63,9 @@ class HistoryHeader(PolledLines):
             title.append((f"  {hist.error}", self.style("history--error")))
         else:
             title.append((f"  {len(hist.rows):,} ticks", self.style("history--loading")))
-        columns = " " + "time".ljust(TIME_W) + "exchange".ljust(EXCH_W) + "price".rjust(14) + "change".rjust(12)
+        time_w, price_w, change_w = widths(width)
+        columns = " " + "time".ljust(time_w) + "exchange".ljust(EXCH_W) + "price".rjust(price_w) + "change".rjust(
+            change_w)
         return [self.line(title, width), self.line([(columns, self.style("history--columns"))], width)]
 
 
@@ -114,11 +124,13 @@ class HistoryTable(ScrollView):
         move = (style("history--up", partial=True) if change and change > 0 else
                 style("history--down", partial=True) if change and change < 0 else
                 style("history--muted", partial=True))
+        time_w, price_w, change_w = widths(width)
+        stamp = fmt.time_ms(row.ts) if time_w == TIME_W else fmt.clock_text(row.ts)
         cells: list[Cell] = [
-            (" " + fmt.time_ms(row.ts).ljust(TIME_W), None),
+            (" " + stamp.ljust(time_w), None),
             (row.exchange[:EXCH_W - 1].ljust(EXCH_W), style("history--muted", partial=True)),
-            (fmt.price(row.price, decimals).rjust(14), None),
-            ((fmt.signed(change, decimals) if change is not None else "").rjust(12), move),
+            (fmt.price(row.price, decimals).rjust(price_w), None),
+            ((fmt.signed(change, decimals) if change is not None else "").rjust(change_w), move),
         ]
         segments = [Segment(text, base + st if st is not None else base) for text, st in cells]
         return Strip(segments).adjust_cell_length(width, base)

@@ -11,8 +11,8 @@ from finxtui.ui import format as fmt
 from finxtui.ui.widgets.base import Cell, PolledLines
 
 # (name, width, align, priority): columns drop, lowest priority first, when the panel is narrow.
-COLUMNS = (("symbol", 9, "<", 0), ("side", 6, "<", 0), ("size", 14, ">", 0), ("entry", 11, ">", 2),
-           ("mark", 11, ">", 1), ("liq", 11, ">", 3), ("uPnL", 16, ">", 0), ("lev", 6, ">", 4))
+COLUMNS = (("symbol", 8, "<", 0), ("side", 6, "<", 3), ("size", 13, ">", 0), ("entry", 11, ">", 2),
+           ("mark", 11, ">", 1), ("liq", 11, ">", 4), ("uPnL", 15, ">", 0), ("lev", 6, ">", 5))
 
 
 def fitting_columns(width: int) -> list[tuple[str, int, str, int]]:
@@ -66,8 +66,11 @@ class PositionsPanel(PolledLines):
         cols = fitting_columns(width)
         header = " " + "".join(name.ljust(w) if align == "<" else name.rjust(w) for name, w, align, _ in cols)
         lines.append(self.line([(header, self.style("positions--columns"))], width))
+        signed = not any(c[0] == "side" for c in cols)  # without a side column, a short shows as -size
         for pos in sorted(state.positions.values(), key=lambda p: p.symbol):
             values = self._values(pos)
+            if signed and pos.qty < 0:
+                values["size"] = ("-" + values["size"][0], values["side"][1])
             cells: list[Cell] = [("▶" if pos.pair == app.selected else " ", None)]
             for name, w, align, _ in cols:
                 text, style = values[name]

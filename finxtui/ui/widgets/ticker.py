@@ -37,15 +37,15 @@ class Ticker(PolledLines):
         now = app.clock()
         muted = self.style("ticker--muted")
         rows = [(p, app.state.pair(p), app.config.pairs.get(p)) for p in app.watchlist]
-        price_w = max([10] + [len(fmt.price(s.last, i.decimals if i else 2)) for _, s, i in rows]) + 1
-        name_w = max([8] + [len(p) for p, _, _ in rows]) + 1
-        fixed = 3 + name_w + price_w + 2 + 9 + 4
-        spark_w = max(0, width - fixed - 1)
-        header: list[Cell] = [("   " + "pair".ljust(name_w), self.style("ticker--header")),
-                              ("last".rjust(price_w) + "  ", self.style("ticker--header")),
-                              ("session".rjust(9), self.style("ticker--header")),
-                              ("  src ", self.style("ticker--header")),
-                              ("recent ticks" if spark_w >= 12 else "", self.style("ticker--header"))]
+        price_w = max([8] + [len(fmt.price(s.last, i.decimals if i else 2)) for _, s, i in rows]) + 1
+        name_w = max([4] + [len(p) for p, _, _ in rows]) + 1
+        fixed = 3 + name_w + price_w + 3 + 8
+        show_src = width - fixed >= 10  # narrow terminals keep price and change, then the source, then ticks
+        spark_w = max(0, width - fixed - (6 if show_src else 0) - 1)
+        head = self.style("ticker--header")
+        header: list[Cell] = [("   " + "pair".ljust(name_w), head), ("last".rjust(price_w) + "   ", head),
+                              ("session".rjust(8), head), ("  src " if show_src else "", head),
+                              (("recent ticks" if spark_w >= 12 else "") if spark_w else "", head)]
         lines = [self.line(header, width)]
         for i, (pair, state, info) in enumerate(rows, 1):
             selected = pair == app.selected
@@ -65,10 +65,11 @@ class Ticker(PolledLines):
                 (f"{marker}{key} ", _join(base, None)),
                 (pair.ljust(name_w), _join(base, None)),
                 (fmt.price(state.last, decimals).rjust(price_w), _join(base, price_style)),
-                (f"{arrow} ", _join(base, move)),
-                (fmt.percent(change).rjust(9), _join(base, change_style)),
-                (f"  {SOURCE_TAGS.get(state.source, '--'):<3} ", _join(base, muted)),
-                (fmt.sparkline(list(state.spark), spark_w), _join(base, self.style("ticker--spark"))),
+                (f" {arrow} ", _join(base, move)),
+                (fmt.percent(change).rjust(8), _join(base, change_style)),
+                (f"  {SOURCE_TAGS.get(state.source, '--'):<3} " if show_src else "", _join(base, muted)),
+                (" " + fmt.sparkline(list(state.spark), spark_w - 1) if spark_w > 1 else "",
+                 _join(base, self.style("ticker--spark"))),
             ]
             lines.append(self.line(cells, width, fill=base))
         return lines
