@@ -264,9 +264,14 @@ def cmd_history(args: argparse.Namespace) -> int:
 def cmd_sim(args: argparse.Namespace) -> int:
     import logging
 
+    from finxtui.logs import RedactingFilter
+    from finxtui.sim.credentials import SimCredentials
     from finxtui.sim.server import Simulator
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The simulator may hold the user's own keys (from the environment) and logs request paths at debug level.
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter(SimCredentials.from_env().as_client_env().values()))
 
     async def run() -> None:
         sim = Simulator(seed=args.seed, rate=args.rate, host=args.host, port=args.port)

@@ -268,7 +268,12 @@ def _apply_file(cfg: Config, path: Path) -> Config:
     except tomllib.TOMLDecodeError as exc:
         # tomllib says "(at line N, column M)"; lead with the file and line like every other error here.
         m = re.search(r"at line (\d+)", str(exc))
-        where = f"{path}:{m.group(1)}" if m else str(path)
+        if m:
+            where = f"{path}:{m.group(1)}"
+        elif "end of document" in str(exc):
+            where = f"{path}:{max(1, len(text.splitlines()))}"
+        else:
+            where = str(path)
         raise ConfigError(f"{where}: {exc}") from None
     r = _Reader(path, text)
     known = {"watchlist", "default_pair", "book_source", "book_levels", "theme", "color", "slow_link",

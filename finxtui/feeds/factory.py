@@ -6,7 +6,10 @@ import time
 from collections.abc import Callable, Iterable
 
 from finxtui.config import Config
+from finxtui.feeds.merge import MergedFeed
 from finxtui.feeds.session import Feed
+
+AnyFeed = Feed | MergedFeed  # FinX streams one pair a socket: its feed merges several
 
 BITFINEX_LENGTHS = (1, 25, 100, 250)
 
@@ -21,7 +24,7 @@ def bitfinex_len(depth: int, configured: int = 25) -> int:
 
 
 def make_feed(source: str, cfg: Config, pairs: Iterable[str], *, depth: int = 25,
-              clock: Callable[[], float] = time.time) -> Feed:
+              clock: Callable[[], float] = time.time) -> AnyFeed:
     """A feed for ``source`` covering ``pairs`` (those the venue does not list are reported, not fatal)."""
     pairs = list(pairs)
     url = cfg.endpoints[source]

@@ -293,8 +293,8 @@ class Feed:
                 raise
             self._woken = False
             task = asyncio.current_task()
-            if task is not None:
-                task.uncancel()
+            if task is not None and task.uncancel() > 0:
+                raise  # someone else cancelled us in the same moment: theirs wins
             return None
         except ConnectionClosed as exc:
             try:

@@ -23,6 +23,7 @@ from finxtui.model.events import (
     Margin,
     Position,
     Status,
+    Tick,
 )
 from finxtui.model.pairs import PairTable
 
@@ -34,31 +35,86 @@ SPARK_POINTS = 120
 FLASH_SECONDS = 0.6
 
 
-class PairState:
-    """The ticker's view of one pair."""
+class SourcePrice:
+    """One source's price history for a pair (sources are never mixed in one line or sparkline)."""
 
-    __slots__ = ("by_source", "changed_at", "direction", "kind", "last", "open", "pair", "prev", "source",
-                 "spark", "ts", "version")
+    __slots__ = ("changed_at", "direction", "last", "open", "prev", "seen", "spark", "ts")
+
+    def __init__(self) -> None:
+        self.last: float | None = None
+        self.prev: float | None = None
+        self.open: float | None = None  # first price seen this session
+        self.ts = 0.0
+        self.seen = 0.0
+        self.direction = 0  # +1 last move up, -1 down
+        self.changed_at = 0.0
+        self.spark: deque[float] = deque(maxlen=SPARK_POINTS)
+
+    def update(self, price: float, ts: float, now: float) -> None:
+        if self.last is not None and price != self.last:
+            self.direction = 1 if price > self.last else -1
+            self.changed_at = now
+        if self.open is None:
+            self.open = price
+        self.prev = self.last
+        self.last = price
+        self.ts = ts
+        self.seen = now
+        self.spark.append(price)
+
+
+class PairState:
+    """The ticker's view of one pair: the preferred source's price (see ``PRICE_PRIORITY``)."""
+
+    __slots__ = ("by_source", "kind", "pair", "source", "version")
 
     def __init__(self, pair: str, kind: str) -> None:
         self.pair = pair
         self.kind = kind
-        self.last: float | None = None
-        self.prev: float | None = None
-        self.open: float | None = None  # first price seen this session
         self.source = ""
-        self.ts = 0.0
-        self.direction = 0  # +1 last move up, -1 down
-        self.changed_at = 0.0
-        self.spark: deque[float] = deque(maxlen=SPARK_POINTS)
-        self.by_source: dict[str, tuple[float, float]] = {}
+        self.by_source: dict[str, SourcePrice] = {}
         self.version = 0
 
     @property
+    def current(self) -> SourcePrice | None:
+        return self.by_source.get(self.source)
+
+    @property
+    def last(self) -> float | None:
+        cur = self.current
+        return cur.last if cur else None
+
+    @property
+    def prev(self) -> float | None:
+        cur = self.current
+        return cur.prev if cur else None
+
+    @property
+    def open(self) -> float | None:
+        cur = self.current
+        return cur.open if cur else None
+
+    @property
+    def direction(self) -> int:
+        cur = self.current
+        return cur.direction if cur else 0
+
+    @property
+    def changed_at(self) -> float:
+        cur = self.current
+        return cur.changed_at if cur else 0.0
+
+    @property
+    def spark(self) -> deque[float]:
+        cur = self.current
+        return cur.spark if cur else deque()
+
+    @property
     def change(self) -> float | None:
-        if self.last is None or not self.open:
+        cur = self.current
+        if cur is None or cur.last is None or not cur.open:
             return None
-        return (self.last - self.open) / self.open
+        return (cur.last - cur.open) / cur.open
 
 
 class SourceHealth:
@@ -76,18 +132,11 @@ class SourceHealth:
 
 
 @dataclass
-class HistoryRow:
-    ts: float
-    exchange: str
-    price: float
-
-
-@dataclass
 class History:
     """FinX ticks of one pair for one day, oldest first (widgets render newest first)."""
 
     pair: str
-    rows: list[HistoryRow] = field(default_factory=list)
+    rows: list[Tick] = field(default_factory=list)
     loading: bool = False
     pages: int = 0
     error: str = ""
@@ -99,7 +148,7 @@ class History:
         self.error = ""
         self.version += 1
 
-    def add(self, rows: Iterable[HistoryRow]) -> int:
+    def add(self, rows: Iterable[Tick]) -> int:
         """Merge rows (any order, duplicates ignored); returns how many were new."""
         added = 0
         for row in rows:
@@ -116,7 +165,7 @@ class History:
             self.version += 1
         return added
 
-    def page(self, rows: Iterable[HistoryRow]) -> None:
+    def page(self, rows: Iterable[Tick]) -> None:
         self.pages += 1
         self.add(rows)
         self.version += 1
@@ -179,7 +228,7 @@ class MarketState:
             if event.source == "finx":
                 hist = self.history.get(event.pair)  # type: ignore[union-attr]
                 if hist is not None:
-                    hist.add((HistoryRow(event.ts, event.exchange, event.price),))  # type: ignore[union-attr]
+                    hist.add((event,))  # type: ignore[arg-type]
         elif kind == "trade":
             self._price(event.pair, event.source, event.price, event.ts, now)  # type: ignore[union-attr]
         elif kind == "bar":
@@ -199,31 +248,25 @@ class MarketState:
         state = self.pairs.get(pair)
         if state is None:
             return  # not a pair the monitor shows
-        state.by_source[source] = (price, now)
-        if self._preferred(state, now) != source:
-            return
-        if state.last is not None and price != state.last:
-            state.direction = 1 if price > state.last else -1
-            state.changed_at = now
-        if state.open is None:
-            state.open = price
-        state.prev = state.last
-        state.last = price
-        state.source = source
-        state.ts = ts
-        state.spark.append(price)
-        state.version += 1
-        self.ticker_version += 1
+        per = state.by_source.get(source)
+        if per is None:
+            per = state.by_source[source] = SourcePrice()
+        per.update(price, ts, now)
+        preferred = self._preferred(state, now)
+        if preferred == source or preferred != state.source:
+            state.source = preferred or source
+            state.version += 1
+            self.ticker_version += 1
 
     def _preferred(self, state: PairState, now: float) -> str | None:
         order = PRICE_PRIORITY.get(state.kind, ())
         for source in order:
-            seen = state.by_source.get(source)
+            per = state.by_source.get(source)
             health = self.health.get(source)
-            if seen is not None and now - seen[1] <= PRICE_FRESH and (health is None or health.state != ERROR):
+            if per is not None and now - per.seen <= PRICE_FRESH and (health is None or health.state != ERROR):
                 return source
         # Nothing fresh: whoever spoke last.
-        latest = max(state.by_source.items(), key=lambda kv: kv[1][1], default=None)
+        latest = max(state.by_source.items(), key=lambda kv: kv[1].seen, default=None)
         return latest[0] if latest else None
 
     def _position(self, pos: Position) -> None:

@@ -24,11 +24,10 @@ from textual.reactive import reactive
 from textual.widgets import Footer
 
 from finxtui.config import BOOK_SOURCES, Config, Refresh
-from finxtui.feeds.factory import make_feed
-from finxtui.feeds.session import Feed
+from finxtui.feeds.factory import AnyFeed, make_feed
 from finxtui.model.events import ERROR, Event
 from finxtui.model.pairs import SOURCES
-from finxtui.model.state import HistoryRow, MarketState
+from finxtui.model.state import MarketState
 from finxtui.ui.commands import PairProvider
 from finxtui.ui.messages import FeedStatus, PairChanged
 from finxtui.ui.screens.help import HelpScreen
@@ -85,7 +84,7 @@ class FinxApp(App[int]):
         self.watchlist: list[str] = [p for p in config.watchlist if p in config.pairs]
         self.sources = [s for s in SOURCES if config.enabled.get(s, True)]
         self.state = MarketState(config.pairs, self.watchlist, clock=clock, sources=self.sources)
-        self.feeds: dict[str, Feed] = {}
+        self.feeds: dict[str, AnyFeed] = {}
         self.sim: Any = None
         self._feed_pairs: dict[str, tuple[str, ...]] = {}
         self.set_reactive(FinxApp.selected, config.default_pair if config.default_pair in config.pairs
@@ -213,14 +212,14 @@ class FinxApp(App[int]):
         if not self.config.credentials.finx_key:
             hist.finish("no FinX API key: set FINX_API_KEY to see tick history")
             return
-        from finxtui.feeds.finx import history_pages
+        from finxtui.feeds.finx import FinxClient, utc_today
 
         hist.begin()
-        day = time.strftime("%Y-%m-%d", time.gmtime(self.clock()))
         try:
-            async for page in history_pages(self.config.endpoints["finx"], self.config.credentials.finx_key,
-                                            pair, day):
-                hist.page(HistoryRow(t.ts, t.exchange, t.price) for t in page)
+            async with FinxClient(self.config.endpoints["finx"], self.config.credentials.finx_key,
+                                  table=self.config.pairs) as client:
+                async for page in client.history_pages(pair, utc_today(self.clock)):
+                    hist.page(row.tick() for row in page)
         except asyncio.CancelledError:
             hist.finish("")
             raise

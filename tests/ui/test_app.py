@@ -106,7 +106,7 @@ async def test_reconnect_key_reconnects_every_feed(demo_app) -> None:
     async with demo_app.run_test(size=(120, 40)) as pilot:
         app = demo_app
         await wait_for(pilot, lambda: all_live(app))
-        feeds = {s: f for s, f in app.feeds.items() if s != "finx"}  # finx: several sockets, checked below
+        feeds = dict(app.feeds)
         attempts = {s: f.attempts for s, f in feeds.items()}
         await pilot.press("r")
         await wait_for(pilot, lambda: all(f.attempts > attempts[s] for s, f in feeds.items()))

@@ -38,7 +38,7 @@ class Ticker(PolledLines):
         muted = self.style("ticker--muted")
         rows = [(p, app.state.pair(p), app.config.pairs.get(p)) for p in app.watchlist]
         price_w = max([8] + [len(fmt.price(s.last, i.decimals if i else 2)) for _, s, i in rows]) + 1
-        name_w = max([4] + [len(p) for p, _, _ in rows]) + 1
+        name_w = max([4] + [len(p) for p, _, _ in rows]) + 2
         fixed = 3 + name_w + price_w + 3 + 8
         show_src = width - fixed >= 10  # narrow terminals keep price and change, then the source, then ticks
         spark_w = max(0, width - fixed - (6 if show_src else 0) - 1)

@@ -1,0 +1,135 @@
+"""``finx-tui tail`` as scripts use it: JSON lines with the contract's shapes, exit codes, and no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from finxtui.sim.server import Simulator
+
+ENV = dict(os.environ, PYTHONUNBUFFERED="1")
+
+
+def run(*args: str, timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "finxtui", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env or ENV)
+
+
+def lines(proc: subprocess.CompletedProcess) -> list[dict]:
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+
+
+def test_bitfinex_demo_count_and_shapes() -> None:
+    proc = run("tail", "bitfinex", "--demo", "--pair", "BTC:USD", "--count", "200", "--depth", "5")
+    assert proc.returncode == 0, proc.stderr
+    events = lines(proc)
+    assert len(events) == 200
+    kinds = {e["type"] for e in events}
+    assert {"status", "book"} <= kinds
+    for e in events:
+        assert e["source"] == "bitfinex"
+        if e["type"] == "book":
+            assert e["pair"] == "BTC:USD" and set(e) == {"type", "source", "pair", "bids", "asks"}
+            bids, asks = e["bids"], e["asks"]
+            assert 0 < len(bids) <= 5 and 0 < len(asks) <= 5
+            assert [p for p, _ in bids] == sorted((p for p, _ in bids), reverse=True), "best bid first"
+            assert [p for p, _ in asks] == sorted(p for p, _ in asks), "best ask first"
+            assert bids[0][0] < asks[0][0]
+            assert all(isinstance(x, (int, float)) for level in bids + asks for x in level)
+        elif e["type"] == "trade":
+            assert e["side"] in ("buy", "sell") and e["price"] > 0 and e["size"] > 0 and e["ts"] > 1e9
+        elif e["type"] == "status":
+            assert e["state"] in ("connecting", "live", "resyncing", "stale", "reconnecting", "error")
+            assert isinstance(e["detail"], str)
+    states = [e["state"] for e in events if e["type"] == "status"]
+    assert states[0] == "connecting" and "live" in states
+
+
+def test_stats_and_quiet() -> None:
+    proc = run("tail", "bitfinex", "--demo", "--count", "300", "--quiet", "--stats")
+    assert proc.returncode == 0, proc.stderr
+    out = lines(proc)
+    assert len(out) == 1 and out[0]["type"] == "stats" and out[0]["events"] == 300
+    assert out[0]["seconds"] > 0 and out[0]["rate"] > 0
+
+
+def test_seconds_limit_ends_the_stream() -> None:
+    proc = run("tail", "finazon", "--demo", "--seconds", "2.5", "--interpolate", "4")
+    assert proc.returncode == 0, proc.stderr
+    events = lines(proc)
+    bars = [e for e in events if e["type"] == "bar"]
+    ticks = [e for e in events if e["type"] == "tick"]
+    assert bars and all({"o", "h", "l", "c", "v", "ts"} <= set(b) for b in bars)
+    assert all(b["l"] <= min(b["o"], b["c"]) and b["h"] >= max(b["o"], b["c"]) for b in bars)
+    assert ticks and all(t["exchange"] == "interpolated" for t in ticks)
+
+
+def test_bitmex_demo_has_positions_with_the_contract_fields() -> None:
+    proc = run("tail", "bitmex", "--demo", "--seconds", "4")
+    assert proc.returncode == 0, proc.stderr
+    events = lines(proc)
+    positions = [e for e in events if e["type"] == "position"]
+    assert positions
+    for p in positions:
+        assert {"symbol", "qty", "entry_price", "mark_price", "liq_price", "unrealised_pnl", "leverage"} <= set(p)
+    assert {p["symbol"] for p in positions} >= {"XBTUSD"}
+    books = [e for e in events if e["type"] == "book"]
+    assert books and {b["pair"] for b in books} >= {"BTC:USD"}
+
+
+async def test_bare_endpoint_flag_reaches_a_given_server() -> None:
+    async with Simulator(seed=3) as sim:
+        import asyncio
+
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "finxtui", "tail", "bitfinex", "--endpoint", sim.base_url("bitfinex"),
+            "--pair", "ETH:USD", "--count", "20", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            env=ENV)
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    events = [json.loads(line) for line in out.decode().splitlines()]
+    assert len(events) == 20
+    assert any(e["type"] == "book" and e["pair"] == "ETH:USD" for e in events)
+    assert sim.base_url("bitfinex").split("//")[1] in events[0]["detail"]
+
+
+def test_unreachable_venue_reports_and_exits_cleanly() -> None:
+    proc = run("tail", "bitmex", "--endpoint", "ws://127.0.0.1:9", "--seconds", "2")
+    assert proc.returncode == 0
+    assert "Traceback" not in proc.stderr
+    states = [e["state"] for e in lines(proc) if e["type"] == "status"]
+    assert "reconnecting" in states
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (("tail", "bitfinex", "--demo", "--pair", "DOGE:XYZ"), "unknown pair"),
+    (("tail", "bitfinex", "--demo", "--pair", "AAPL"), "does not list AAPL"),
+    (("tail", "bitfinex", "--endpoint", "http://x"), "ws:// or wss://"),
+    (("tail", "kraken"), "invalid choice"),
+])
+def test_usage_errors_are_one_clear_line(args: tuple[str, ...], words: str) -> None:
+    proc = run(*args)
+    assert proc.returncode == 2
+    assert words in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_closed_pipe_is_a_normal_end() -> None:
+    proc = subprocess.run(f"{sys.executable} -m finxtui tail bitfinex --demo --count 5000 | head -n 3",
+                          shell=True, capture_output=True, text=True, timeout=60, env=ENV)
+    assert len(proc.stdout.splitlines()) == 3
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def test_planted_secrets_never_appear() -> None:
+    env = dict(ENV, BITMEX_API_KEY="PLANTEDKEY123456789012", BITMEX_API_SECRET="PLANTED-SECRET-abcdefghij",
+               FINX_API_KEY="PLANTED-FINX-KEY", FINAZON_API_KEY="PLANTED-FINAZON-KEY")
+    for source in ("bitmex", "finazon", "finx"):
+        proc = run("tail", source, "--endpoint", "ws://127.0.0.1:9", "--seconds", "1.5", "--log-level", "DEBUG",
+                   env=env)
+        for secret in ("PLANTEDKEY123456789012", "PLANTED-SECRET-abcdefghij", "PLANTED-FINX-KEY",
+                       "PLANTED-FINAZON-KEY"):
+            assert secret not in proc.stdout and secret not in proc.stderr, (source, secret)
