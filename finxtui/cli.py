@@ -89,6 +89,31 @@ def build_parser() -> argparse.ArgumentParser:
                       help="json: one object per line (default); csv: a header row, then one row per tick")
     _data_options(hist, single=True)
     hist.set_defaults(func=cmd_history)
+
+    rec = sub.add_parser("record", help="append every normalized event to CSV files, headless",
+                         description="Record every normalized event of the chosen sources to one CSV per kind and "
+                                     "pair under DIR (trades, ticks, bars, positions, book snapshots and deltas). "
+                                     "Runs without a terminal; stops on Ctrl-C, SIGTERM or --seconds.")
+    rec.add_argument("--out", required=True, type=Path, metavar="DIR", help="directory for the CSV files")
+    rec.add_argument("--pair", action="append", default=[], metavar="PAIR",
+                     help="pair to record (repeatable; default: the watchlist)")
+    rec.add_argument("--source", action="append", default=[], choices=SOURCES,
+                     help="source to record (repeatable; default: every enabled source)")
+    rec.add_argument("--seconds", type=_positive_float, default=None, help="stop after S seconds")
+    rec.add_argument("--depth", type=_positive_int, default=25, help="book levels kept per side (default 25)")
+    _data_options(rec, single=False)
+    rec.set_defaults(func=cmd_record)
+
+    rep = sub.add_parser("replay", help="open the monitor on a recording",
+                         description="Open the monitor on a directory written by 'finx-tui record' (a REPLAY mark "
+                                     "instead of DEMO), with pause and speed keys.")
+    rep.add_argument("dir", type=Path, metavar="DIR", help="a recording directory")
+    rep.add_argument("--speed", type=_positive_float, default=1.0, help="X times real time (default 1)")
+    rep.add_argument("--from", dest="start", default=None, metavar="TIME",
+                     help="start at this UTC time (HH:MM[:SS] on the recording's first day, or ISO-8601)")
+    rep.add_argument("--config", type=Path, default=None, help="config file (default: the user config dir)")
+    rep.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
+    rep.set_defaults(func=cmd_replay)
     return parser
 
 
@@ -257,6 +282,36 @@ def cmd_history(args: argparse.Namespace) -> int:
         with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the interpreter's final flush
         return 0
+
+
+# -- record and replay ------------------------------------------------------------------------------------
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from finxtui.config import ConfigError
+    from finxtui.logs import setup_logging
+
+    try:
+        cfg = _load(args)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    setup_logging(args.log_level or cfg.log_level, secrets=cfg.credentials.secrets())
+    from finxtui.record.cli import run_record
+
+    return asyncio.run(run_record(cfg, args))
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from finxtui.config import ConfigError
+    from finxtui.logs import setup_logging
+
+    try:
+        cfg = _load(args)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    setup_logging(args.log_level or cfg.log_level, secrets=cfg.credentials.secrets(), stderr_level=None)
+    from finxtui.record.cli import run_replay
+
+    return run_replay(cfg, args)
 
 
 # -- sim --------------------------------------------------------------------------------------------------
