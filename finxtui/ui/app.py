@@ -57,6 +57,8 @@ class FinxApp(App[int]):
         Binding("d", "toggle_depth", "Depth"),
         Binding("p", "toggle_pause", "Pause"),
         Binding("r", "reconnect", "Reconnect"),
+        Binding("plus,equals_sign", "replay_speed(2.0)", "Faster", key_display="+"),
+        Binding("minus", "replay_speed(0.5)", "Slower", key_display="-"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
         *(Binding(str(i), f"select_index({i})", f"Pair {i}", show=False) for i in range(1, 10)),
@@ -69,7 +71,7 @@ class FinxApp(App[int]):
 
     def __init__(self, config: Config, *, mode: str = "", demo: bool = False, seed: int = 7,
                  rate: float | None = None, warmup: int = 0, clock: Callable[[], float] = time.time,
-                 events: EventSource | None = None, start_feeds: bool = True) -> None:
+                 events: EventSource | None = None, replay: Any = None, start_feeds: bool = True) -> None:
         super().__init__()
         self.config = config
         self.clock = clock
@@ -79,6 +81,8 @@ class FinxApp(App[int]):
         self.warmup = warmup
         self.mode = mode or ("DEMO" if demo else "")
         self.events_source = events
+        # A replay's control (``speed`` and ``paused`` attributes): p then pauses the recording itself.
+        self.replay = replay
         self.start_feeds = start_feeds
         self.refresh_rates: Refresh = config.effective_refresh()
         self.watchlist: list[str] = [p for p in config.watchlist if p in config.pairs]
@@ -295,6 +299,20 @@ class FinxApp(App[int]):
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
+        if self.replay is not None:
+            self.replay.paused = self.paused
+
+    def action_replay_speed(self, factor: float) -> None:
+        if self.replay is None:
+            return
+        self.replay.speed = min(64.0, max(1 / 16, self.replay.speed * factor))
+        self.notify(f"replay speed {self.replay.speed:g}x", timeout=2)
+        self._repaint()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "replay_speed":
+            return self.replay is not None  # the speed keys exist only in a replay
+        return True
 
     def action_reconnect(self) -> None:
         for feed in self.feeds.values():

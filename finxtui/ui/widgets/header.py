@@ -23,7 +23,8 @@ class AppHeader(PolledLines):
         app = self.finx
         book = app.state.book(app.book_source, app.selected)
         return (app.selected, app.state.pair(app.selected).version, book.version if book else None,
-                app.state.health_version, int(app.clock()), app.book_source, app.paused)
+                app.state.health_version, int(app.clock()), app.book_source, app.paused,
+                app.replay.speed if app.replay is not None else None)
 
     def build(self, width: int, height: int) -> list[Strip]:
         app = self.finx
@@ -52,7 +53,8 @@ class AppHeader(PolledLines):
             cells.append((" (" + ", ".join(f"{s} {app.state.health[s].state}" for s in bad) + ")", muted))
         right: list[Cell] = []
         if app.mode:
-            right.append((f" {app.mode} ", self.style("header--mode")))
+            speed = f" {app.replay.speed:g}x" if app.replay is not None else ""
+            right.append((f" {app.mode}{speed} ", self.style("header--mode")))
         if app.paused:
             right.append((" PAUSED ", self.style("header--mode")))
         right.append((time.strftime(" %Y-%m-%d %H:%M:%S UTC ", time.gmtime(app.clock())), self.style("header--clock")))

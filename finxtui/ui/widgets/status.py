@@ -52,7 +52,8 @@ class StatusBar(PolledLines):
         if cells:
             cells.pop()
         if app.paused:
-            cells.append(("   PAUSED (data still flowing; p resumes)", self.style("status--paused")))
+            text = "   PAUSED (p resumes)" if app.replay is not None else "   PAUSED (data still flowing; p resumes)"
+            cells.append((text, self.style("status--paused")))
         problems = [h for h in self._sources() if h.state not in ("live", "")]
         if problems and width > 100:
             worst = problems[0]
