@@ -8,8 +8,9 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-# 2026-11-21 14:30:00 UTC: a fixed afternoon, so "today's" history has a deterministic morning behind it.
-FROZEN_AT = 1_795_357_800.0
+# 2026-11-20 14:30:00 UTC: a fixed afternoon in the past (BitMEX signatures expire against real time), so
+# "today's" history has a deterministic morning behind it.
+FROZEN_AT = 1_795_185_000.0
 
 
 class Clock:
