@@ -1,0 +1,68 @@
+"""``finx-tui --demo`` in a real terminal (tmux), driven by keys and read back from the screen."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)")
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, timeout=10).stdout
+
+
+def screen(session: str) -> str:
+    return tmux("capture-pane", "-t", session, "-p")
+
+
+def wait_screen(session: str, predicate, timeout: float = 15.0) -> str:
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        text = screen(session)
+        if predicate(text):
+            return text
+        time.sleep(0.2)
+    raise AssertionError(f"screen never matched; last screen:\n{text}")
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_demo_in_tmux_switches_pairs_and_quits(tmp_path: Path, size: tuple[int, int]) -> None:
+    session = f"finx-{uuid.uuid4().hex[:8]}"
+    status = tmp_path / "exit-status"
+    bin_dir = Path(sys.executable).parent
+    command = (f"PATH={bin_dir}:$PATH TERM=xterm-256color {sys.executable} -m finxtui --demo; "
+               f"echo $? > {status}")
+    env = dict(os.environ)
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", str(size[0]), "-y", str(size[1]), command],
+                   check=True, env=env, timeout=10)
+    try:
+        first = wait_screen(session, lambda s: "BTC:USD" in s and "spread" in s and "DEMO" in s)
+        assert "Traceback" not in first
+        wait_screen(session, lambda s: "4/4 live" in s)
+        tmux("send-keys", "-t", session, "2")
+        eth = wait_screen(session, lambda s: "ETH:USD ·" in s or "· ETH:USD" in s)
+        assert "BTC:USD ·" not in eth
+        tmux("send-keys", "-t", session, "b")
+        wait_screen(session, lambda s: "BitMEX · ETH:USD" in s)
+        tmux("send-keys", "-t", session, "]")
+        wait_screen(session, lambda s: "BitMEX · SOL:USD" in s)
+        tmux("send-keys", "-t", session, "?")
+        wait_screen(session, lambda s: "Keys" in s and "next / previous pair" in s)
+        tmux("send-keys", "-t", session, "Escape")
+        wait_screen(session, lambda s: "next / previous pair" not in s)
+        tmux("send-keys", "-t", session, "q")
+        deadline = time.monotonic() + 10
+        while not status.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert status.read_text().strip() == "0"
+    finally:
+        tmux("kill-session", "-t", session)
