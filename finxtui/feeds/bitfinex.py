@@ -31,6 +31,28 @@ CHANNEL_SILENCE = 20.0  # the venue heartbeats every 15 s per channel
 LENGTHS = (1, 25, 100, 250)
 
 
+_NUM = (int, float)  # JSON numbers; bool is its own type here, so true/false never pass as a number
+
+
+def _entries_ok(entries: Any, snapshot: bool) -> bool:
+    """Every entry is [price > 0, count >= 0, amount], with a delete's amount exactly ±1 (P0 rules)."""
+    if type(entries) not in (list, tuple):
+        return False
+    for entry in entries:
+        if type(entry) is not list or len(entry) < 3:
+            return False
+        price, count, amount = entry[0], entry[1], entry[2]
+        if type(price) not in _NUM or type(count) not in _NUM or type(amount) not in _NUM:
+            return False
+        if not 0 < price < 1e15 or count < 0 or not -1e15 < amount < 1e15:
+            return False
+        if count == 0 and amount not in (1, -1) and not snapshot:
+            return False
+        if count > 0 and amount == 0:
+            return False
+    return True
+
+
 class _Channel:
     __slots__ = ("book", "kind", "last_rx", "pair", "snapshotted", "symbol")
 
@@ -147,11 +169,18 @@ class BitfinexFeed(Feed):
     def _book(self, chan: _Channel, payload: list, frame: str | bytes) -> None:
         book = chan.book
         assert book is not None
+        snapshot = not chan.snapshotted
+        entries = payload if snapshot or (payload and type(payload[0]) is list) else (payload,)
+        if not _entries_ok(entries, snapshot):
+            # Corrupt book data: applying part of it would leave a book that only looks right.
+            self.reject("malformed book entry", frame)
+            self._resubscribe(chan, f"malformed book data on {chan.pair}")
+            return
         changes: list[BookChange] = []
-        if not chan.snapshotted:
+        if snapshot:
             bids: list[tuple[float, float]] = []
             asks: list[tuple[float, float]] = []
-            for entry in payload:
+            for entry in entries:
                 price, count, amount = entry[0], entry[1], entry[2]
                 if count > 0:
                     if amount > 0:
@@ -165,7 +194,6 @@ class BitfinexFeed(Feed):
             self.emit(BookUpdate(self.source, chan.pair, book, True, changes, self.clock()))
             self.refresh_status()
             return
-        entries = payload if payload and type(payload[0]) is list else (payload,)
         for entry in entries:
             price, count, amount = entry[0], entry[1], entry[2]
             if count > 0:
@@ -178,11 +206,9 @@ class BitfinexFeed(Feed):
             elif amount == 1:
                 book.set_bid(price, 0)
                 changes.append((BID, price, 0.0))
-            elif amount == -1:
+            else:
                 book.set_ask(price, 0)
                 changes.append((ASK, price, 0.0))
-            else:
-                self.reject("book delete without a ±1 amount", frame)
         if changes:
             self.emit(BookUpdate(self.source, chan.pair, book, False, changes, self.clock()))
 
@@ -195,7 +221,11 @@ class BitfinexFeed(Feed):
             return
         self._resubscribe(chan, f"checksum mismatch on {chan.pair} (venue {value}, ours {mine})")
 
-    def _trade(self, pair: str, row: list) -> None:
+    def _trade(self, pair: str, row: Any) -> None:
+        if (type(row) is not list or len(row) < 4 or type(row[0]) is not int or type(row[1]) not in _NUM
+                or type(row[2]) not in _NUM or type(row[3]) not in _NUM or not row[2] or not row[3] > 0):
+            self.reject("malformed trade", orjson.dumps(row))
+            return
         trade_id, mts, amount, price = row[0], row[1], row[2], row[3]
         seen = self._seen_trades[pair]
         if trade_id in seen:

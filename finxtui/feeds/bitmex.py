@@ -204,6 +204,13 @@ class BitmexFeed(Feed):
         if type(data) is not list:
             self.reject("table message without data", frame)
             return
+        bad = _bad_rows(data, action)
+        if bad:
+            # Corrupt rows: applying the rest would leave a book that only looks right. Rebuild it.
+            self.reject("malformed book row", frame)
+            for symbol in bad & self._l2.keys():
+                self._resubscribe(symbol, f"malformed book data on {self._l2[symbol].pair}")
+            return
         if action == "partial":
             symbols = partial_symbols(msg)
             targets = [s for s in symbols if s in self._l2] if symbols != [None] else list(self._l2)
@@ -456,6 +463,30 @@ class BitmexFeed(Feed):
                 silent = now - l2.last_rx
                 self._resubscribe(symbol, f"no book data for {l2.pair} for {silent:.0f}s")
                 self.set_status(STALE, f"{l2.pair} book silent for {silent:.0f}s; resubscribing")
+
+
+_NUM = (int, float)  # bool is its own type here, so true/false never pass as a number
+
+
+def _bad_rows(data: list, action: Any) -> set[str]:
+    """The symbols of book rows that break the table's rules (an empty set when every row is sound)."""
+    bad: set[str] = set()
+    for row in data:
+        if type(row) is not dict:
+            bad.add("")
+            continue
+        symbol = row.get("symbol")
+        symbol = symbol if type(symbol) is str else ""
+        if row.get("side") not in ("Buy", "Sell") or type(row.get("id")) is not int:
+            bad.add(symbol)
+            continue
+        price, size = row.get("price"), row.get("size")
+        price_ok = type(price) in _NUM and 0 < price < 1e15
+        if not price_ok and (price is not None or action in ("partial", "insert")):
+            bad.add(symbol)  # a price is required on new levels, and must be sound wherever it is given
+        elif action != "delete" and (type(size) not in _NUM or not 0 < size < 1e18):
+            bad.add(symbol)
+    return bad
 
 
 def _contract(symbol: str, facts: dict[str, Any]) -> tuple[bool, float, str] | None:

@@ -121,7 +121,7 @@ class Feed:
         self._sleep_until: float | None = None
         self._outbox: list[str] = []
         self._socket_stale = False
-        self._reject_log: dict[str, int] = {}
+        self.rejections: dict[str, int] = {}
 
     # -- what subclasses provide ----------------------------------------------------------------------
 
@@ -183,8 +183,9 @@ class Feed:
     def reject(self, reason: str, frame: str | bytes = b"") -> None:
         """A frame we cannot use: count it, log the first of each kind with a sample, carry on."""
         self.rejected_frames += 1
-        seen = self._reject_log.get(reason, 0)
-        self._reject_log[reason] = seen + 1
+        kind = reason.split(":", 1)[0]  # "KeyError: 123" and "KeyError: 456" are one kind of rejection
+        seen = self.rejections.get(kind, 0)
+        self.rejections[kind] = seen + 1
         if seen == 0 or seen in (10, 100, 1000) or seen % 10000 == 0:
             sample = frame[:160] if isinstance(frame, (str, bytes)) else repr(frame)[:160]
             log.warning("%s: rejected frame (%s, %d so far): %r", self.source, reason, seen + 1, sample)
@@ -251,15 +252,22 @@ class Feed:
             frame = await self._recv()
             if frame is None:
                 continue
-            self.frames += 1
-            try:
-                self.on_frame(frame)
-            except Resync as exc:
-                self._drop(str(exc) or "resync")
-            except FatalFeedError:
-                self._drop(self._fatal or "fatal error")
-            except Exception as exc:  # one bad frame never ends the feed
-                self.reject(f"{type(exc).__name__}: {exc}", frame)
+            self.process(frame)
+
+    def process(self, frame: str | bytes) -> None:
+        """Handle one frame; never raises. A frame the parser cannot use is counted and logged, not fatal."""
+        self.frames += 1
+        if len(frame) > MAX_FRAME:
+            self.reject("frame larger than the limit", frame[:200])
+            return
+        try:
+            self.on_frame(frame)
+        except Resync as exc:
+            self._drop(str(exc) or "resync")
+        except FatalFeedError:
+            self._drop(self._fatal or "fatal error")
+        except Exception as exc:  # one bad frame never ends the feed
+            self.reject(f"{type(exc).__name__}: {str(exc)[:80]}", frame)
 
     async def _recv(self) -> str | bytes | None:
         ws = self.ws
