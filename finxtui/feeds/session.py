@@ -43,6 +43,7 @@ log = logging.getLogger("finxtui.feeds")
 YIELD_EVERY = 0.002  # seconds of uninterrupted work before the reader lets the event loop run
 WAKE_INTERVAL = 0.5  # how often a quiet socket wakes the reader to check health
 MAX_FRAME = 16 * 1024 * 1024  # a frame larger than this is a protocol error, not data
+REJECT_LOG_BURST = 20  # log lines per kind of rejected frame a minute before the rest are only counted
 
 
 class Backoff:
@@ -122,6 +123,7 @@ class Feed:
         self._outbox: list[str] = []
         self._socket_stale = False
         self.rejections: dict[str, int] = {}
+        self._reject_window: dict[str, list] = {}  # kind -> [window start, lines logged, lines held back]
 
     # -- what subclasses provide ----------------------------------------------------------------------
 
@@ -181,14 +183,27 @@ class Feed:
         self._out.append(Status(self.source, state, detail, self.clock()))
 
     def reject(self, reason: str, frame: str | bytes = b"") -> None:
-        """A frame we cannot use: count it, log the first of each kind with a sample, carry on."""
+        """A frame we cannot use: count it, log it once with its reason and a sample, carry on.
+
+        A flood is rate limited: past ``REJECT_LOG_BURST`` lines of one kind a minute the rest are counted
+        and summed up in one line when the minute ends, so garbage cannot fill the disk.
+        """
         self.rejected_frames += 1
         kind = reason.split(":", 1)[0]  # "KeyError: 123" and "KeyError: 456" are one kind of rejection
         seen = self.rejections.get(kind, 0)
         self.rejections[kind] = seen + 1
-        if seen == 0 or seen in (10, 100, 1000) or seen % 10000 == 0:
+        now = time.monotonic()
+        window = self._reject_window.get(kind)
+        if window is None or now - window[0] >= 60.0:
+            if window is not None and window[2]:
+                log.warning("%s: %d more frames rejected (%s) in the last minute", self.source, window[2], kind)
+            window = self._reject_window[kind] = [now, 0, 0]
+        if window[1] < REJECT_LOG_BURST:
+            window[1] += 1
             sample = frame[:160] if isinstance(frame, (str, bytes)) else repr(frame)[:160]
             log.warning("%s: rejected frame (%s, %d so far): %r", self.source, reason, seen + 1, sample)
+        else:
+            window[2] += 1
 
     def fatal(self, reason: str) -> None:
         """Stop retrying: credentials or configuration are wrong. The user can still ask to reconnect."""

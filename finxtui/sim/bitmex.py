@@ -617,6 +617,7 @@ class BitmexConnection(SimConnection):
             return
         op = req["op"]
         args = req.get("args", [])
+        self.sim.client_ops[("bitmex", op)] += 1  # tests check a client never sends anything but reads
         if op == "subscribe":
             self._subscribe(req, args)
         elif op == "unsubscribe":

@@ -16,7 +16,7 @@ import http
 import logging
 import math
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -97,6 +97,7 @@ class Simulator:
                                                                        for k in self.market.books}
         self._next_id = 10_000 + (seed * 7919) % 200_000
         self.steps_sent = 0
+        self.client_ops: Counter[tuple[str, str]] = Counter()  # (venue, op) of every client command
         self.refusing = False  # set while a simulated restart keeps the port closed
         self._server: Server | None = None
         self._tasks: list[asyncio.Task] = []

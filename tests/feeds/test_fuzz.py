@@ -204,14 +204,22 @@ def test_finx_parser_survives_anything(frames: list[bytes]) -> None:
         check(feed, frame)
 
 
-def test_rejections_are_counted_and_logged_once_per_kind(caplog: pytest.LogCaptureFixture) -> None:
+def test_each_rejected_frame_is_counted_and_logged_once_and_a_flood_is_capped(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from finxtui.feeds.session import REJECT_LOG_BURST
+
     feed = bitfinex_feed()
     caplog.set_level("WARNING", logger="finxtui")
     for _ in range(5):
         feed.process(b"not json at all")
     assert feed.rejected_frames == 5
-    logged = [r for r in caplog.records if "rejected frame" in r.getMessage()]
-    assert len(logged) == 1 and "JSONDecodeError" in logged[0].getMessage()
+    logged = [r.getMessage() for r in caplog.records if "rejected frame" in r.getMessage()]
+    assert len(logged) == 5 and all("JSONDecodeError" in m for m in logged)
+    for _ in range(1000):
+        feed.process(b"\"a string\"")
+    flood = [r for r in caplog.records if "rejected frame (neither an event" in r.getMessage()]
+    assert feed.rejections["neither an event nor a channel frame"] == 1000
+    assert len(flood) == REJECT_LOG_BURST
 
 
 def test_oversized_frame_is_rejected_not_parsed() -> None:
