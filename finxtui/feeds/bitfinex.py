@@ -92,6 +92,7 @@ class BitfinexFeed(Feed):
         self.resyncs = 0
         self.rejected_subscriptions: dict[str, str] = {}
         self._chans: dict[int, _Channel] = {}
+        self._left: deque[int] = deque(maxlen=64)
         self._seq = 0
         self._maintenance = False
         self._seen_trades: dict[str, deque[int]] = {p: deque(maxlen=200) for p in self.symbols.values()}
@@ -147,7 +148,11 @@ class BitfinexFeed(Feed):
         self._seq = seq
         chan = self._chans.get(msg[0])
         if chan is None:
-            return  # a channel we left (its last frames still count for the sequence)
+            if msg[0] not in self._left and msg[1] != "hb":
+                # Heartbeats may precede a channel's ack (seen in the 2021 capture); anything else for a channel
+                # that is neither ours nor one we just left is counted and logged (capped), never stored.
+                self.reject("frame for a channel we never subscribed", frame)
+            return
         chan.last_rx = self.loop_time()
         payload = msg[1]
         if type(payload) is list:
@@ -254,6 +259,9 @@ class BitfinexFeed(Feed):
             if pair is None:
                 return
             kind = msg.get("channel", "")
+            if kind not in ("book", "trades"):
+                self._left.append(msg.get("chanId"))  # a channel we do not read (ticker, candles): ignore it
+                return
             book = self.books[pair] if kind == "book" else None
             self._chans[msg["chanId"]] = _Channel(kind, pair, symbol, book, self.loop_time())
             self.rejected_subscriptions.pop(f"{kind} {symbol}", None)
@@ -303,6 +311,7 @@ class BitfinexFeed(Feed):
         for chan_id, c in list(self._chans.items()):
             if c is chan:
                 del self._chans[chan_id]
+                self._left.append(chan_id)  # its last frames may still be on the wire
                 self.send_later({"event": "unsubscribe", "chanId": chan_id})
         sub = next(m for m in self._subscriptions(chan.symbol) if m["channel"] == chan.kind)
         self.send_later(sub)

@@ -54,6 +54,7 @@ AUTH_EXPIRY = 60  # seconds an authKeyExpires signature stays valid
 MINOR_UNITS = {"XBt": ("XBT", 1e8), "USDt": ("USDT", 1e6), "Gwei": ("ETH", 1e9), "XBT": ("XBT", 1.0),
                "USDT": ("USDT", 1.0)}
 L2_TABLES = ("orderBookL2", "orderBookL2_25")
+TABLES = frozenset({"instrument", "trade", "tradeBin1m", "quote", "position", "margin", "order", "execution"})
 
 
 def parse_time(text: Any) -> float:
@@ -291,6 +292,10 @@ class BitmexFeed(Feed):
 
     def _table(self, msg: dict, frame: str | bytes) -> None:
         table = msg["table"]
+        if table not in TABLES:
+            # Only tables we asked for are stored: a flood of others costs a count, not memory.
+            self.reject(f"table we did not subscribe: {str(table)[:40]}", frame)
+            return
         try:
             rows = self.store.apply(msg)
         except UnknownRow as exc:

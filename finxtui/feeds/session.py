@@ -457,6 +457,9 @@ _QUIET.setLevel(logging.WARNING)  # websockets logs URLs at debug level; ours ma
 
 def _describe_close(exc: ConnectionClosed) -> str:
     rcvd = exc.rcvd
+    sent = exc.sent
+    if sent is not None and sent.code == 1009:
+        return f"the venue sent a frame over the {MAX_FRAME / 2**20:g} MiB limit; connection closed"
     if rcvd is None:
         return "connection dropped (no close frame)"
     reason = f": {rcvd.reason}" if rcvd.reason else ""
