@@ -49,7 +49,7 @@ log = logging.getLogger("finxtui.feeds.bitmex")
 
 PING_AFTER = 5.0  # BitMEX: after 5 s without a message send "ping"...
 PONG_WITHIN = 5.0  # ...and reconnect if no "pong" within 5 s
-BOOK_SILENCE = 20.0  # a subscribed book with no message for this long is resubscribed
+BOOK_SILENCE = 20.0  # a symbol with no book or instrument message for this long is resubscribed
 AUTH_EXPIRY = 60  # seconds an authKeyExpires signature stays valid
 MINOR_UNITS = {"XBt": ("XBT", 1e8), "USDt": ("USDT", 1e6), "Gwei": ("ETH", 1e9), "XBT": ("XBT", 1.0),
                "USDT": ("USDT", 1.0)}
@@ -310,9 +310,13 @@ class BitmexFeed(Feed):
             return
         action = msg.get("action")
         if table == "instrument":
+            now = self.loop_time()
             for row in rows:
                 symbol = row.get("symbol")
                 if isinstance(symbol, str):
+                    l2 = self._l2.get(symbol)
+                    if l2 is not None:
+                        l2.last_rx = now  # the venue re-sends instruments every few seconds: a symbol's pulse
                     facts = self.instruments.setdefault(symbol, {})
                     before = _contract(symbol, facts)
                     facts.update(row)

@@ -87,6 +87,7 @@ DOCS = "https://www.bitmex.com/app/wsAPI"
 CONNECTIONS_PER_HOUR = 60
 WINDOW_DEPTH = 25
 UPDATE_INTERVAL = 1.0
+INSTRUMENT_REFRESH = 5.0  # seconds: an unchanged instrument is still re-sent (timestamp), as on the venue
 FUNDING_RATE = 0.0001
 FUNDING_INTERVAL = 8 * 3600
 
@@ -537,6 +538,7 @@ class BitmexConnection(SimConnection):
         self.trade_registered: set[str] = set()
         self.pair_stalls: dict[str, float] = {}  # pair -> loop time the stall ends
         self.sent_rows: dict[tuple[str, tuple], dict[str, Any]] = {}  # (table, key values) -> last full row
+        self.sent_at: dict[tuple[str, tuple], float] = {}  # (table, key values) -> loop time last sent
         self.bin_minute = 0
         self.next_update = 0.0
         self._trade_rows: dict[str, list[dict[str, Any]]] = {}
@@ -992,21 +994,28 @@ class BitmexConnection(SimConnection):
             return account.position_rows(marks, ts, symbols)
         return account.margin_rows(marks, ts)
 
-    def _send_changes(self, table: str, rows: list[dict[str, Any]], keys: tuple[str, ...]) -> None:
-        """``update`` rows with the keys, the fields that changed and the timestamp (one message)."""
+    def _send_changes(self, table: str, rows: list[dict[str, Any]], keys: tuple[str, ...],
+                      refresh: float | None = None) -> None:
+        """``update`` rows with the keys, the fields that changed and the timestamp (one message).
+
+        With ``refresh``, a row unchanged for that many seconds is still re-sent with its new timestamp, as the
+        live venue does for instruments (their marks tick every few seconds even in a quiet market).
+        """
         out = []
+        now = self.sim.loop_time()
         for row in rows:
             k = (table, tuple(row[f] for f in keys))
             old = self.sent_rows.get(k)
             if old is None:
                 continue
             diff = {f: v for f, v in row.items() if f != "timestamp" and old.get(f) != v}
-            if diff:
+            if diff or (refresh is not None and now - self.sent_at.get(k, 0.0) >= refresh):
                 change = {f: row[f] for f in keys}
                 change.update(diff)
                 change["timestamp"] = row["timestamp"]
                 out.append(change)
                 self.sent_rows[k] = row
+                self.sent_at[k] = now
         if out:
             self._rows(table, "update", out)
 
@@ -1016,7 +1025,8 @@ class BitmexConnection(SimConnection):
         if instruments:
             self.bitmex.observe()
             for c in instruments:
-                self._send_changes("instrument", [self.bitmex.instrument_row(c, ts)], ("symbol",))
+                self._send_changes("instrument", [self.bitmex.instrument_row(c, ts)], ("symbol",),
+                                   refresh=INSTRUMENT_REFRESH)
         if not (self.topics & {"position", "margin"} or any(t.startswith("position:") for t in self.topics)):
             return
         marks = self.bitmex.marks()  # rows that did not change are not sent

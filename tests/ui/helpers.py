@@ -32,12 +32,18 @@ def text_of(widget: Any) -> str:
 
 
 async def wait_for(pilot: Pilot, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
-    async with asyncio.timeout(timeout):
-        while True:
-            value = predicate()
-            if value:
-                return value
-            await pilot.pause(0.05)
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                value = predicate()
+                if value:
+                    return value
+                await pilot.pause(0.05)
+    except TimeoutError:
+        app = pilot.app
+        health = {s: (h.state, h.detail) for s, h in app.state.health.items()} \
+            if hasattr(app, "state") else {}
+        raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}; health: {health}") from None
 
 
 def all_live(app: Any) -> bool:
