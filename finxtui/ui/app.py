@@ -20,6 +20,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.reactive import reactive
 from textual.widgets import Footer
 
@@ -202,7 +203,8 @@ class FinxApp(App[int]):
         status = message.status
         if status.state == ERROR:
             scope = " account" if status.scope else ""
-            self.notify(f"{status.source}{scope}: {status.detail}", title="Feed error", severity="error",
+            # Details are venue text (they may hold brackets): never let them be read as markup.
+            self.notify(escape(f"{status.source}{scope}: {status.detail}"), title="Feed error", severity="error",
                         timeout=8)
 
     @work(group="history", exclusive=True, exit_on_error=False)
