@@ -74,12 +74,13 @@ class Simulator:
 
     def __init__(self, *, seed: int = 7, rate: float | None = None, host: str = "127.0.0.1", port: int = 0,
                  clock: Callable[[], float] = time.time, credentials: SimCredentials | None = None,
-                 max_buffer: int = 16 * 1024 * 1024, warmup: int = 0) -> None:
+                 max_buffer: int = 16 * 1024 * 1024, warmup: int = 0, market: Market | None = None) -> None:
         self.seed = seed
         self.host = host
         self.port = port
         self.clock = clock
-        self.market = Market(seed, rate=rate if rate and math.isfinite(rate) else None, clock=clock)
+        # A caller may bring its own market (more pairs, other books); by default the seeded standard one.
+        self.market = market or Market(seed, rate=rate if rate and math.isfinite(rate) else None, clock=clock)
         self.rate = self.market.rate if rate is None else rate
         self.credentials = credentials or SimCredentials.from_env()
         self.faults = Faults(self)
