@@ -251,10 +251,13 @@ def cmd_tail(args: argparse.Namespace) -> int:
         cfg = replace(cfg, finazon_interpolate=max(0, args.interpolate))
     setup_logging(args.log_level or cfg.log_level, secrets=cfg.credentials.secrets(),
                   stderr_level="ERROR" if args.quiet else "WARNING")
+    from finxtui.record import RecordingError
     from finxtui.tail import run_tail
 
     try:
         return asyncio.run(run_tail(cfg, args, pairs))
+    except RecordingError as exc:  # --replay: a missing, empty or foreign recording
+        return _fail(str(exc))
     except BrokenPipeError:
         # The reader went away (``| head``): that is a normal end for a stream printer.
         with contextlib.suppress(OSError):
