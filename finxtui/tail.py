@@ -55,6 +55,18 @@ async def run_tail(cfg: Config, args: argparse.Namespace, pairs: list[str]) -> i
     last_flush = start
     count = 0
     events = _events(cfg, args, pairs)
+    pending = False
+
+    async def flusher() -> None:
+        # A quiet feed must not hold the last lines of a burst back: flush whatever waits, a few times a second.
+        nonlocal pending
+        while True:
+            await asyncio.sleep(FLUSH_EVERY * 2)
+            if pending:
+                out.flush()
+                pending = False
+
+    flush_task = asyncio.create_task(flusher())
     try:
         async with asyncio.timeout(args.seconds):
             async for event in events:
@@ -62,15 +74,20 @@ async def run_tail(cfg: Config, args: argparse.Namespace, pairs: list[str]) -> i
                 if not quiet:
                     out.write(orjson.dumps(event.to_dict(depth)))
                     out.write(b"\n")
+                    pending = True
                     now = loop.time()
                     if now - last_flush > FLUSH_EVERY:
                         out.flush()
+                        pending = False
                         last_flush = now
                 if limit is not None and count >= limit:
                     break
     except TimeoutError:
         pass  # --seconds reached
     finally:
+        flush_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flush_task
         with contextlib.suppress(Exception):
             await events.aclose()
     elapsed = loop.time() - start

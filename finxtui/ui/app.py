@@ -84,6 +84,7 @@ class FinxApp(App[int]):
         self.events_source = events
         # A replay's control (``speed`` and ``paused`` attributes): p then pauses the recording itself.
         self.replay = replay
+        self.events_ended = False
         self.start_feeds = start_feeds
         self.refresh_rates: Refresh = config.effective_refresh()
         self.watchlist: list[str] = [p for p in config.watchlist if p in config.pairs]
@@ -198,6 +199,9 @@ class FinxApp(App[int]):
             apply(event)
             if event.type == "status":
                 self.post_message(FeedStatus(event))  # type: ignore[arg-type]
+        self.events_ended = True  # a replay reached the end of its recording: say so rather than look frozen
+        self.notify("end of the recording", timeout=5)
+        self._repaint()
 
     def on_feed_status(self, message: FeedStatus) -> None:
         status = message.status

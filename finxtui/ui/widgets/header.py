@@ -24,7 +24,7 @@ class AppHeader(PolledLines):
         book = app.state.book(app.book_source, app.selected)
         return (app.selected, app.state.pair(app.selected).version, book.version if book else None,
                 app.state.health_version, int(app.clock()), app.book_source, app.paused,
-                app.replay.speed if app.replay is not None else None)
+                app.replay.speed if app.replay is not None else None, app.events_ended)
 
     def build(self, width: int, height: int) -> list[Strip]:
         app = self.finx
@@ -54,6 +54,8 @@ class AppHeader(PolledLines):
         right: list[Cell] = []
         if app.mode:
             speed = f" {app.replay.speed:g}x" if app.replay is not None else ""
+            if app.events_ended:
+                speed = " · ended"
             right.append((f" {app.mode}{speed} ", self.style("header--mode")))
         if app.paused:
             right.append((" PAUSED ", self.style("header--mode")))
