@@ -130,6 +130,8 @@ class FinxApp(App[int]):
         if not self.start_feeds:
             return
         if self.events_source is not None:
+            for pair in self.watchlist:  # a replay's history table fills from the recorded ticks
+                self.state.history_for(pair).finish("")
             self.run_worker(self._event_worker(), group="events", exclusive=True, exit_on_error=False)
         else:
             self.state.mark_connecting(self.sources)

@@ -32,6 +32,13 @@ class PolledLines(Widget):
         self._lines: list[Strip] = []
         self._signature: Any = object()
         self.rebuilds = 0
+        # ``rich_style`` walks every ancestor's CSS on each read and a build used to read it once a row (two
+        # thirds of a ladder build), so a build reads it once: nothing can restyle during a build.
+        self._poll_base: Style | None = None
+        # Component styles survive builds: Textual clears its own cache of them on every refresh, so each build
+        # recomputed every one. An entry is only used while Textual still holds the very same component styles,
+        # unchanged (applying CSS, e.g. a theme or a pseudo-class change, replaces them).
+        self._component_cache: dict[str, tuple[Any, int, Style]] = {}
 
     @property
     def finx(self) -> FinxApp:
@@ -61,7 +68,12 @@ class PolledLines(Widget):
         self._signature = sig
         self.rebuilds += 1
         width, height = self.size
-        self._set_lines(self.build(width, height))
+        self._poll_base = self.rich_style
+        try:
+            lines = self.build(width, height)
+        finally:
+            self._poll_base = None
+        self._set_lines(lines)
 
     def _set_lines(self, lines: list[Strip]) -> None:
         old = self._lines
@@ -82,10 +94,25 @@ class PolledLines(Widget):
     # -- helpers for subclasses -----------------------------------------------------------------------
 
     def style(self, name: str) -> Style:
-        return self.get_component_rich_style(name, partial=True)
+        source = self._component_styles.get(name)
+        if source is None:
+            return self.get_component_rich_style(name, partial=True)  # raises the usual KeyError
+        key = source._cache_key
+        hit = self._component_cache.get(name)
+        if hit is not None and hit[0] is source and hit[1] == key:
+            return hit[2]
+        style = self.get_component_rich_style(name, partial=True)
+        self._component_cache[name] = (source, key, style)
+        return style
 
     def line(self, cells: list[Cell], width: int, fill: Style | None = None) -> Strip:
         """One row from (text, style) cells, cropped or padded to ``width`` (padding in ``fill``)."""
-        base = self.rich_style
+        base = self._poll_base if self._poll_base is not None else self.rich_style
         segments = [Segment(text, base + style if style is not None else base) for text, style in cells if text]
-        return Strip(segments).adjust_cell_length(width, base + fill if fill is not None else base)
+        length = sum(segment.cell_length for segment in segments)
+        if length < width:  # padded, as Strip.adjust_cell_length pads, without building the strip twice
+            segments.append(Segment(" " * (width - length), base + fill if fill is not None else base))
+            return Strip(segments, width)
+        if length == width:
+            return Strip(segments, width)
+        return Strip(segments, length).adjust_cell_length(width, base + fill if fill is not None else base)

@@ -49,7 +49,8 @@ class HistoryHeader(PolledLines):
         pair = app.selected
         hist = app.state.history.get(pair)
         info = app.config.pairs.get(pair)
-        title: list[Cell] = [(f" FinX ticks · {pair} · today (UTC)", self.style("history--title"))]
+        when = "recorded" if app.events_source is not None else "today (UTC)"
+        title: list[Cell] = [(f" FinX ticks · {pair} · {when}", self.style("history--title"))]
         if info is not None and "finx" not in app.config.pairs.sources_for(pair):
             title = [(f" {pair} is not on FinX: no tick history (equities come as Finazon bars)",
                       self.style("history--error"))]
