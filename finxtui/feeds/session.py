@@ -277,12 +277,17 @@ class Feed:
             return
         try:
             self.on_frame(frame)
-        except Resync as exc:
-            self._drop(str(exc) or "resync")
-        except FatalFeedError:
-            self._drop(self._fatal or "fatal error")
+        except (Resync, FatalFeedError) as exc:
+            self._give_up(exc)
         except Exception as exc:  # one bad frame never ends the feed
             self.reject(f"{type(exc).__name__}: {str(exc)[:80]}", frame)
+
+    def _give_up(self, exc: Resync | FatalFeedError) -> None:
+        """A subclass asked to start over (``Resync``) or to stop retrying (``fatal``): drop the connection."""
+        if isinstance(exc, Resync):
+            self._drop(str(exc) or "resync")
+        else:
+            self._drop(self._fatal or "fatal error")
 
     async def _recv(self) -> str | bytes | None:
         ws = self.ws
@@ -320,11 +325,7 @@ class Feed:
                 raise  # someone else cancelled us in the same moment: theirs wins
             return None
         except ConnectionClosed as exc:
-            try:
-                self.on_closed(exc)
-            except FatalFeedError:
-                pass
-            self._drop(self._fatal or _describe_close(exc))
+            self._closed_by_server(exc)
             return None
         finally:
             self._in_recv = False
@@ -356,10 +357,8 @@ class Feed:
             self.refresh_status()
         try:
             self.check_health(now)
-        except Resync as exc:
-            self._drop(str(exc) or "resync")
-        except FatalFeedError:
-            self._drop(self._fatal or "fatal error")
+        except (Resync, FatalFeedError) as exc:
+            self._give_up(exc)
 
     def _drop(self, reason: str) -> None:
         """The connection is gone: forget it and schedule the next attempt."""
@@ -432,11 +431,14 @@ class Feed:
         except FatalFeedError:
             self._drop(self._fatal or "fatal error")
         except ConnectionClosed as exc:
-            try:
-                self.on_closed(exc)
-            except FatalFeedError:
-                pass
-            self._drop(self._fatal or _describe_close(exc))
+            self._closed_by_server(exc)
+
+    def _closed_by_server(self, exc: ConnectionClosed) -> None:
+        try:
+            self.on_closed(exc)  # a subclass may read the close code and call fatal()
+        except FatalFeedError:
+            pass
+        self._drop(self._fatal or _describe_close(exc))
 
     def credential_hint(self) -> str:
         """Which setting holds this source's key (for error text)."""
