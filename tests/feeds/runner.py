@@ -16,6 +16,7 @@ class FeedRunner:
         self.events: list[Any] = []
         self._task: asyncio.Task | None = None
         self._changed = asyncio.Event()
+        self.ended = asyncio.Event()  # set when the feed's iteration finishes (an error it will not retry)
 
     async def __aenter__(self) -> FeedRunner:
         self._task = asyncio.create_task(self._run())
@@ -28,8 +29,12 @@ class FeedRunner:
         await self.feed.aclose()
 
     async def _run(self) -> None:
-        async for event in self.feed:
-            self.events.append(event)
+        try:
+            async for event in self.feed:
+                self.events.append(event)
+                self._changed.set()
+        finally:
+            self.ended.set()
             self._changed.set()
 
     def statuses(self, scope: str = "") -> list[Status]:
@@ -37,6 +42,10 @@ class FeedRunner:
 
     def states(self, scope: str = "") -> list[str]:
         return [s.state for s in self.statuses(scope)]
+
+    def of(self, kind: type, pair: str | None = None) -> list[Any]:
+        """The events of one type so far (of one pair, if given)."""
+        return [e for e in self.events if isinstance(e, kind) and pair in (None, getattr(e, "pair", None))]
 
     async def until(self, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
         """Wait until ``predicate()`` is truthy (checked after each event and every 50 ms)."""

@@ -11,7 +11,7 @@ import contextlib
 import itertools
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,65 +23,17 @@ from finxtui.model.pairs import PairTable
 from finxtui.sim.bars import BarBuilder, BarState
 from finxtui.sim.credentials import DEMO_FINAZON_KEY
 from finxtui.sim.server import Simulator
+from tests.feeds.runner import FeedRunner
 
 EQUITIES = ["AAPL", "MSFT", "NVDA"]
 BAD_KEY = "not-the-key-7f3a9c"
 
 
-class Run:
-    """A feed iterated in a background task; waits are bounded and look at everything seen so far."""
-
-    def __init__(self, feed: FinazonFeed) -> None:
-        self.feed = feed
-        self.events: list[Any] = []
-        self.ended = asyncio.Event()
-        self._changed = asyncio.Event()
-        self._task: asyncio.Task | None = None
-
-    async def __aenter__(self) -> Run:
-        self._task = asyncio.create_task(self._consume())
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
-        await self.feed.aclose()
-
-    async def _consume(self) -> None:
-        try:
-            async for event in self.feed:
-                self.events.append(event)
-                self._changed.set()
-        finally:
-            self.ended.set()
-            self._changed.set()
-
-    def statuses(self) -> list[Status]:
-        return [e for e in self.events if isinstance(e, Status)]
+class Run(FeedRunner):
+    """The shared runner, with the bar lookups these tests use."""
 
     def bars(self, pair: str | None = None) -> list[Bar]:
-        return [e for e in self.events if isinstance(e, Bar) and pair in (None, e.pair)]
-
-    async def until(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-        async with asyncio.timeout(timeout):
-            while not (value := predicate()):
-                self._changed.clear()
-                try:
-                    await asyncio.wait_for(self._changed.wait(), 0.05)
-                except TimeoutError:
-                    pass
-            return value
-
-    async def status(self, state: str, after: int = 0, timeout: float = 5.0) -> Status:
-        """The first status in ``state`` at or after index ``after`` of :meth:`statuses`."""
-        def find() -> Status | None:
-            return next((s for s in self.statuses()[after:] if s.state == state), None)
-
-        try:
-            return await self.until(find, timeout)
-        except TimeoutError:
-            raise AssertionError(f"no {state!r} status in {timeout}s; saw {self.statuses()[after:]}") from None
+        return self.of(Bar, pair)
 
     async def bar_after(self, pair: str, index: int, timeout: float = 5.0) -> Bar:
         """A bar for ``pair`` among the events from ``index`` on."""
