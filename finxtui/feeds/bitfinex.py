@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from websockets.asyncio.client import ClientConnection
 
-from finxtui.feeds.session import Feed, Resync
+from finxtui.feeds.session import Feed, RecentIds, Resync
 from finxtui.model.book import ASK, BID, OrderBook
 from finxtui.model.events import LIVE, RESYNCING, STALE, BookChange, BookUpdate, Trade
 from finxtui.model.pairs import DEFAULT_PAIRS, PairTable
@@ -95,7 +95,7 @@ class BitfinexFeed(Feed):
         self._left: deque[int] = deque(maxlen=64)
         self._seq = 0
         self._maintenance = False
-        self._seen_trades: dict[str, deque[int]] = {p: deque(maxlen=200) for p in self.symbols.values()}
+        self._seen_trades: dict[str, RecentIds] = {p: RecentIds(200) for p in self.symbols.values()}
         self._last_trade_id: dict[str, int] = {}
 
     def url(self) -> str:
@@ -235,7 +235,7 @@ class BitfinexFeed(Feed):
         seen = self._seen_trades[pair]
         if trade_id in seen:
             return
-        seen.append(trade_id)
+        seen.add(trade_id)
         self._last_trade_id[pair] = max(trade_id, self._last_trade_id.get(pair, 0))
         self.emit(Trade(self.source, pair, price, abs(amount), "buy" if amount > 0 else "sell", mts / 1000.0,
                         str(trade_id)))

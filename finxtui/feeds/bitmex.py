@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -25,7 +24,7 @@ import orjson
 from websockets.asyncio.client import ClientConnection
 
 from finxtui.config import Credentials
-from finxtui.feeds.session import Feed, Resync
+from finxtui.feeds.session import Feed, RecentIds, Resync
 from finxtui.model.bitmex_store import TableStore, UnknownRow, partial_symbols
 from finxtui.model.book import ASK, BID, OrderBook
 from finxtui.model.events import (
@@ -123,7 +122,7 @@ class BitmexFeed(Feed):
         self.account_detail = ""
         self._auth_failed: str | None = None
         self._ping_sent = 0.0
-        self._seen_trades: deque[str] = deque(maxlen=500)
+        self._seen_trades = RecentIds(500)
 
     def url(self) -> str:
         return self.base_url + "/realtime"
@@ -355,7 +354,7 @@ class BitmexFeed(Feed):
             if pair is None or (match and match in self._seen_trades):
                 continue
             if match:
-                self._seen_trades.append(match)
+                self._seen_trades.add(match)
             price, size = row.get("price"), row.get("size")
             if not isinstance(price, (int, float)) or not isinstance(size, (int, float)):
                 self.reject("trade row without price or size", orjson.dumps(row))

@@ -18,6 +18,7 @@ import asyncio
 import logging
 import random
 import time
+from asyncio import current_task
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -44,6 +45,35 @@ YIELD_EVERY = 0.002  # seconds of uninterrupted work before the reader lets the 
 WAKE_INTERVAL = 0.5  # how often a quiet socket wakes the reader to check health
 MAX_FRAME = 16 * 1024 * 1024  # a frame larger than this is a protocol error, not data
 REJECT_LOG_BURST = 20  # log lines per kind of rejected frame a minute before the rest are only counted
+
+
+class RecentIds:
+    """The last ``maxlen`` distinct ids added, for dropping repeats (replayed trades after a reconnect).
+
+    A ``deque(maxlen=...)`` alone answers ``in`` by scanning every entry: 500 string compares a BitMEX trade,
+    a quarter of the feed's time at full rate. The set answers in O(1); the deque keeps the order to forget.
+    """
+
+    __slots__ = ("_ids", "_order")
+
+    def __init__(self, maxlen: int) -> None:
+        self._order: deque = deque(maxlen=maxlen)
+        self._ids: set = set()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._ids
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def add(self, key: object) -> None:
+        if key in self._ids:
+            return
+        order = self._order
+        if len(order) == order.maxlen:
+            self._ids.discard(order[0])  # the deque drops it on append
+        order.append(key)
+        self._ids.add(key)
 
 
 class Backoff:
@@ -261,12 +291,36 @@ class Feed:
                 return out.popleft()
             if self._closed:
                 raise StopAsyncIteration
-            if self.ws is None:
+            ws = self.ws
+            if ws is None:
                 await self._connect()
                 continue
-            frame = await self._recv()
-            if frame is None:
+            # The read is inlined here, not in a coroutine of its own: one more coroutine a frame costs a
+            # measurable share of the feed at 100k frames/s. The chores before a read run only when due.
+            loop = self._loop
+            assert loop is not None
+            now = loop.time()
+            if (now - self._last_yield > YIELD_EVERY or now - self._last_health > WAKE_INTERVAL
+                    or self._outbox) and not await self._chores(ws, now):
                 continue
+            self._in_recv = True
+            self._reader = current_task(loop)
+            try:
+                frame = await ws.recv(decode=False)
+            except asyncio.CancelledError:
+                if not self._woken:
+                    raise
+                self._woken = False
+                task = current_task(loop)
+                if task is not None and task.uncancel() > 0:
+                    raise  # someone else cancelled us in the same moment: theirs wins
+                continue
+            except ConnectionClosed as exc:
+                self._closed_by_server(exc)
+                continue
+            finally:
+                self._in_recv = False
+            self._last_rx = loop.time()
             self.process(frame)
 
     def process(self, frame: str | bytes) -> None:
@@ -289,12 +343,10 @@ class Feed:
         else:
             self._drop(self._fatal or "fatal error")
 
-    async def _recv(self) -> str | bytes | None:
-        ws = self.ws
-        assert ws is not None
+    async def _chores(self, ws: ClientConnection, now: float) -> bool:
+        """Before a read, when due: yield to the loop, check health, send queued messages. False: do not read."""
         loop = self._loop
         assert loop is not None
-        now = loop.time()
         if now - self._last_yield > YIELD_EVERY:
             # recv() returns without suspending while frames are buffered: let timers and input run.
             await asyncio.sleep(0)
@@ -303,7 +355,7 @@ class Feed:
             self._last_health = now
             self._health(now)
             if self.ws is None or self._out:
-                return None
+                return False
         if self._outbox:
             pending, self._outbox = self._outbox, []
             try:
@@ -311,26 +363,8 @@ class Feed:
                     await ws.send(message)
             except ConnectionClosed as exc:
                 self._drop(_describe_close(exc))
-                return None
-        self._in_recv = True
-        self._reader = asyncio.current_task()
-        try:
-            frame = await ws.recv(decode=False)
-        except asyncio.CancelledError:
-            if not self._woken:
-                raise
-            self._woken = False
-            task = asyncio.current_task()
-            if task is not None and task.uncancel() > 0:
-                raise  # someone else cancelled us in the same moment: theirs wins
-            return None
-        except ConnectionClosed as exc:
-            self._closed_by_server(exc)
-            return None
-        finally:
-            self._in_recv = False
-        self._last_rx = loop.time()
-        return frame
+                return False
+        return True
 
     def _on_wake(self) -> None:
         """Timer: wake a reader blocked on a quiet socket so it can check health."""

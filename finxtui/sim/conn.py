@@ -9,6 +9,7 @@ import orjson
 from websockets.asyncio.server import ServerConnection
 from websockets.asyncio.server import broadcast as _broadcast
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import OPEN
 
 if TYPE_CHECKING:
     from finxtui.sim.market import EquityPrint, SimTick, SimTrade
@@ -57,8 +58,45 @@ class SimConnection:
                 self.frames_suppressed += 1
                 return False
             self.stalled_until = 0.0
-        _broadcast((self.ws,), data, text=True)
+        corked = self.sim.corked
+        ws = self.ws
+        if corked is not None and ws.protocol.state is OPEN and ws.send_in_progress is None:
+            # Inside a dispatch: frame it now, write it with the dispatch's other frames in ``flush`` (one
+            # socket write instead of one a frame; the client then reads them in one go, as from a venue).
+            ws.protocol.send_text(data if isinstance(data, bytes) else data.encode())
+            corked.add(self)
+            self.frames_sent += 1
+            return True
+        _broadcast((ws,), data, text=True)
         self.frames_sent += 1
+        return self._check_backlog()
+
+    def flush(self) -> None:
+        """Write the frames ``send`` queued during a dispatch, in order, in one write."""
+        ws = self.ws
+        chunks = ws.protocol.data_to_send()
+        if not chunks:
+            return
+        transport = ws.transport
+        if transport is None:
+            return
+        try:
+            if all(chunks):
+                transport.write(b"".join(chunks))
+            else:  # an end-of-stream marker (b""), only ever after a close: write them as websockets would
+                for data in chunks:
+                    if data:
+                        transport.write(data)
+                    elif transport.can_write_eof():
+                        transport.write_eof()
+                    else:
+                        transport.close()
+        except Exception as exc:  # as broadcast() does: a failed write is logged, never raised into the pump
+            log.warning("%s: skipped a write: %s", self.venue, exc)
+            return
+        self._check_backlog()
+
+    def _check_backlog(self) -> bool:
         transport = self.ws.transport
         if (transport is not None and not self.sim.backpressure
                 and transport.get_write_buffer_size() > self.sim.max_buffer):

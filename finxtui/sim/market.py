@@ -97,12 +97,16 @@ MarketEvent = LevelChange | SimTrade | SimTick | EquityPrint
 class SimBook:
     """One venue's L2 book for one pair, in integer ticks and size steps."""
 
-    __slots__ = ("asks", "bids", "pdec", "sdec", "spec")
+    __slots__ = ("_ask_keys", "_bid_keys", "asks", "bids", "pdec", "sdec", "spec")
 
     def __init__(self, spec: SimBookSpec) -> None:
         self.spec = spec
         self.bids: SortedDict = SortedDict()  # tick index -> size in steps
         self.asks: SortedDict = SortedDict()
+        # Live key views, made once: ``keys()`` builds a new view on every call, and the market asks for the
+        # best levels several times a step.
+        self._bid_keys = self.bids.keys()
+        self._ask_keys = self.asks.keys()
         self.pdec = decimals_of(spec.tick)
         self.sdec = decimals_of(spec.size_step)
 
@@ -117,10 +121,10 @@ class SimBook:
         return self.bids if side == BID else self.asks
 
     def best_bid(self) -> int | None:
-        return self.bids.keys()[-1] if self.bids else None
+        return self._bid_keys[-1] if self.bids else None
 
     def best_ask(self) -> int | None:
-        return self.asks.keys()[0] if self.asks else None
+        return self._ask_keys[0] if self.asks else None
 
     def levels(self, side: str, n: int | None = None) -> list[tuple[float, float]]:
         """Best-first (price, size) floats, as a venue would publish them."""
@@ -140,8 +144,7 @@ class SimBook:
         return book.bisect_left(idx)
 
     def at_rank(self, side: str, rank: int) -> int:
-        keys = self.side(side).keys()
-        return keys[-1 - rank] if side == BID else keys[rank]
+        return self._bid_keys[-1 - rank] if side == BID else self._ask_keys[rank]
 
 
 class Market:
@@ -293,7 +296,7 @@ class Market:
         for s in (BID, ASK):
             lv = book.side(s)
             if len(lv) > spec.depth * 1.25:
-                self._set(book, s, lv.keys()[0] if s == BID else lv.keys()[-1], 0, out)
+                self._set(book, s, book._bid_keys[0] if s == BID else book._ask_keys[-1], 0, out)
 
     def _insert(self, book: SimBook, side: str, f: float, out: list[MarketEvent], *,
                 tighten: bool = False) -> None:

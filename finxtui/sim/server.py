@@ -98,6 +98,7 @@ class Simulator:
                                                                        for k in self.market.books}
         self._next_id = 10_000 + (seed * 7919) % 200_000
         self.steps_sent = 0
+        self.corked: set[SimConnection] | None = None  # during a dispatch: connections with frames to write
         self.client_ops: Counter[tuple[str, str]] = Counter()  # (venue, op) of every client command
         self.refusing = False  # set while a simulated restart keeps the port closed
         self._server: Server | None = None
@@ -230,7 +231,17 @@ class Simulator:
         return most
 
     def dispatch(self, events: list[MarketEvent]) -> None:
-        """Publish one batch of market events to every subscriber."""
+        """Publish one batch of market events to every subscriber (each socket gets one write)."""
+        self.corked = corked = set()
+        try:
+            self._dispatch(events)
+        finally:
+            self.corked = None
+            for conn in corked:
+                if not conn.closed:
+                    conn.flush()
+
+    def _dispatch(self, events: list[MarketEvent]) -> None:
         self.steps_sent += 1
         changes: dict[tuple[str, str], list[LevelChange]] = {}
         for ev in events:

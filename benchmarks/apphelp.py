@@ -1,0 +1,189 @@
+"""Running the app headless for a benchmark, and measuring it from inside without changing what it does.
+
+``Meter`` wraps (for the benchmark process only):
+
+- ``Screen._on_timer_update``: the compositor's paint, timed in thread CPU time;
+- ``App._display`` on the app instance: counts painted frames and, since headless Textual skips it, encodes
+  each update to terminal escape codes (``CompositorUpdate.render_segments``) as a real terminal would need,
+  so paint cost and bytes/s include the ANSI step (the ``write()`` itself and the terminal are not included);
+- ``PolledLines.poll`` and ``HistoryTable.poll``: the widgets' rebuilds (thread CPU time);
+- ``DepthLadder.build``: ms per ladder build.
+
+Event-loop lag comes from a probe task (``asyncio.sleep(period)`` and how late it wakes). Book updates applied
+are read from the books' ``version`` counters (one per level change), which costs nothing to count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks.common import Control, bench_config, proc_cpu
+from finxtui.ui.app import FinxApp, make_app
+from finxtui.ui.widgets.base import PolledLines
+from finxtui.ui.widgets.history import HistoryTable
+from finxtui.ui.widgets.ladder import DepthLadder
+
+SIZE = (120, 40)
+
+
+class Counter:
+    __slots__ = ("calls", "cpu", "samples")
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.cpu = 0.0
+        self.samples: list[float] | None = None
+
+    def add(self, dt: float) -> None:
+        self.calls += 1
+        self.cpu += dt
+        if self.samples is not None:
+            self.samples.append(dt)
+
+
+def _timed(owner: type, name: str, counter: Counter) -> Callable[[], None]:
+    original = owner.__dict__[name]
+    clock = time.thread_time
+
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        t = clock()
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            counter.add(clock() - t)
+
+    wrapper.__wrapped__ = original  # type: ignore[attr-defined]
+    setattr(owner, name, wrapper)
+    return lambda: setattr(owner, name, original)
+
+
+class Meter:
+    """Counters for one app; ``snapshot()`` before and after a window, ``delta`` between them."""
+
+    def __init__(self) -> None:
+        from textual.screen import Screen
+
+        self.paint = Counter()  # Screen._on_timer_update (layout + compositor + our ANSI encode)
+        self.ansi = Counter()
+        self.polls = Counter()  # every widget poll (signature check and, when changed, a rebuild)
+        self.ladder = Counter()  # DepthLadder.build
+        self.ladder.samples = []
+        self.frames = 0  # updates handed to the terminal
+        self.bytes = 0
+        self._undo = [
+            _timed(Screen, "_on_timer_update", self.paint),
+            _timed(PolledLines, "poll", self.polls),
+            _timed(HistoryTable, "poll", self.polls),
+            _timed(DepthLadder, "build", self.ladder),
+        ]
+        self.app: FinxApp | None = None
+        self._painted: asyncio.Event | None = None
+
+    def next_paint(self) -> asyncio.Event:
+        """An event set when the next frame has been handed to the terminal."""
+        self._painted = asyncio.Event()
+        return self._painted
+
+    def attach(self, app: FinxApp) -> None:
+        """Count painted frames and add the ANSI encoding headless mode leaves out."""
+        from textual._compositor import CompositorUpdate
+
+        self.app = app
+        original = app._display
+        clock = time.thread_time
+
+        def display(screen: Any, renderable: Any) -> None:
+            if renderable is not None and not app._batch_count:
+                self.frames += 1
+                if app.is_headless and isinstance(renderable, CompositorUpdate):
+                    t = clock()
+                    self.bytes += len(renderable.render_segments(app.console))
+                    self.ansi.add(clock() - t)
+            original(screen, renderable)
+            if renderable is not None and self._painted is not None:
+                self._painted.set()
+                self._painted = None
+
+        app._display = display  # type: ignore[method-assign]
+
+    def close(self) -> None:
+        for undo in self._undo:
+            undo()
+
+    def snapshot(self) -> dict[str, float]:
+        app = self.app
+        assert app is not None
+        books = sum(b.version for b in app.state.books.values())
+        frames_in = sum(getattr(f, "frames", 0) for f in app.feeds.values())
+        return {"t": time.perf_counter(), "cpu": proc_cpu(), "paint_calls": self.paint.calls,
+                "paint_cpu": self.paint.cpu, "ansi_cpu": self.ansi.cpu, "poll_cpu": self.polls.cpu,
+                "rebuilds": sum(w.rebuilds for w in app.query(PolledLines)), "ladder_builds": self.ladder.calls,
+                "ladder_cpu": self.ladder.cpu, "frames": self.frames, "bytes": self.bytes, "book_changes": books,
+                "frames_in": frames_in}
+
+    @staticmethod
+    def delta(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
+        return {k: b[k] - a[k] for k in a}
+
+
+class LagProbe:
+    """How late ``asyncio.sleep(period)`` wakes up: the event loop's responsiveness."""
+
+    def __init__(self, period: float = 0.005) -> None:
+        self.period = period
+        self.samples: list[float] = []
+        self._task: asyncio.Task | None = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        period = self.period
+        while True:
+            t = loop.time()
+            await asyncio.sleep(period)
+            self.samples.append(loop.time() - t - period)
+
+    def start(self) -> None:
+        self.samples = []
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> list[float]:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        return self.samples
+
+
+def bench_app(sim_url: str, *, extra_pairs: int = 0, **config_changes: Any) -> FinxApp:
+    """The app pointed at a simulator in another process (demo accounts), as the CLI would build it."""
+    cfg = bench_config(sim_url, extra_pairs=extra_pairs, **config_changes)
+    return make_app(cfg, mode="BENCH")
+
+
+def book_ready(app: FinxApp) -> bool:
+    book = app.state.book(app.book_source, app.selected)
+    return book is not None and bool(book.bids) and bool(book.asks)
+
+
+async def wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def all_live(app: FinxApp) -> bool:
+    used = [h for h in app.state.health.values() if h.state]
+    return bool(used) and all(h.state == "live" for h in used)
+
+
+async def sim_frames(control: Control) -> tuple[int, int]:
+    """(frames the simulator has sent to its open sockets, market steps so far)."""
+    stats = await control.stats()
+    return int(stats["frames_sent"]), int(stats["steps"])

@@ -1,0 +1,354 @@
+"""ui_load: the app headless at 120x40 on the simulator at 5k and 20k book updates/s.
+
+The simulator runs in its own process (``finx-tui sim --rate N``; the rate is switched over its control
+socket); the app runs here with every source on (FinX, Bitfinex, BitMEX, Finazon), as ``finx-tui`` would,
+pointed at it with the demo accounts. Rates alternate (5k, 20k, 5k, 20k, ...) and medians are reported.
+Per window: event-loop lag p50/p99 (a 5 ms probe), frames painted per second, ms per depth-ladder build,
+CPU of this process and of the UI work alone (paint + ANSI encode + widget rebuilds), frames the simulator
+sent against frames the feeds applied (and the backlog growth), and the simulator's achieved rate.
+
+Then a paused phase compares one ladder refresh (build + paint + ANSI) of the Line-API ``DepthLadder``
+with a ``Static`` + ``rich.table.Table`` ladder built from the same book in the same place, A-B-A.
+
+    python benchmarks/ui_load.py [--rates 5000 20000] [--rounds 2] [--seconds 8] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+if str(Path(__file__).resolve().parent.parent) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.apphelp import (
+    SIZE,
+    LagProbe,
+    Meter,
+    all_live,
+    bench_app,
+    book_ready,
+    sim_frames,
+    wait_until,
+)
+from benchmarks.common import (
+    Control,
+    emit_json,
+    fmt,
+    iqr,
+    machine,
+    machine_line,
+    median,
+    quantile,
+    start_sim,
+    verdict,
+    write_text,
+)
+from finxtui.model.book import ASK, BID, OrderBook
+
+
+async def window(app: Any, meter: Meter, control: Control, sim: Any, rate: float, warm: float,
+                 seconds: float) -> dict[str, Any]:
+    await control.rate(rate)
+    await asyncio.sleep(warm)
+    probe = LagProbe()
+    sent0, steps0 = await sim_frames(control)
+    s0 = meter.snapshot()
+    sc0 = sim.cpu()
+    meter.ladder.samples = []
+    probe.start()
+    await asyncio.sleep(seconds)
+    lags = await probe.stop()
+    s1 = meter.snapshot()
+    sent1, steps1 = await sim_frames(control)
+    sc1 = sim.cpu()
+    d = Meter.delta(s0, s1)
+    wall = d["t"]
+    sent = sent1 - sent0
+    got = d["frames_in"]
+    return {
+        "rate": rate, "wall": wall,
+        "sim_steps_per_s": (steps1 - steps0) / wall,
+        "frames_sent": sent, "frames_applied": got, "applied_ratio": got / sent if sent else float("nan"),
+        "backlog_growth": sent - got,
+        "book_changes_per_s": d["book_changes"] / wall,
+        "lag_p50_ms": quantile(lags, 0.5) * 1000, "lag_p99_ms": quantile(lags, 0.99) * 1000,
+        "lag_max_ms": max(lags) * 1000 if lags else float("nan"),
+        "paints_per_s": d["frames"] / wall, "kib_per_s": d["bytes"] / wall / 1024,
+        "ladder_builds_per_s": d["ladder_builds"] / wall,
+        "ladder_build_ms": median(meter.ladder.samples or []) * 1000,
+        "cpu": d["cpu"] / wall, "ui_cpu": (d["paint_cpu"] + d["poll_cpu"]) / wall,
+        "paint_cpu": d["paint_cpu"] / wall, "ansi_cpu": d["ansi_cpu"] / wall, "poll_cpu": d["poll_cpu"] / wall,
+        "sim_cpu": (sc1 - sc0) / wall,
+    }
+
+
+# -- the ladder refresh against a Rich-table ladder -----------------------------------------------------------
+
+
+def rich_ladder(ladder: Any, book: OrderBook, n: int, decimals: int, width: int) -> Any:
+    """The same rows and columns as ``DepthLadder``, as a ``rich.table.Table`` (the reference)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from finxtui.ui import format as f
+
+    asks = book.ladder(ASK, n)
+    bids = book.ladder(BID, n)
+    deepest = max(asks[-1][2] if asks else 0.0, bids[-1][2] if bids else 0.0) or 1.0
+    sdec = f.size_decimals([s for _, s, _ in asks + bids])
+    cdec = f.size_decimals([c for _, _, c in asks + bids])
+    bar_w = max(0, width - 40)
+    st = ladder.style
+    table = Table(box=None, expand=True, show_header=True, show_edge=False, padding=(0, 1),
+                  header_style=st("ladder--header"), title_style=st("ladder--header"))
+    table.add_column("price", justify="right", no_wrap=True)
+    table.add_column("size", justify="right", no_wrap=True, style=st("ladder--size"))
+    table.add_column("total", justify="right", no_wrap=True)
+    table.add_column("depth", ratio=1, no_wrap=True)
+    for p, s, c in reversed(asks):
+        table.add_row(Text(f.price(p, decimals), style=st("ladder--ask")), f.fixed(s, sdec), f.fixed(c, cdec),
+                      Text(f.bar(c / deepest, bar_w), style=st("ladder--ask-bar")))
+    spread = book.spread()
+    table.add_row(Text(f"spread {f.price(spread, decimals)}", style=st("ladder--spread")), "", "", "")
+    for p, s, c in bids:
+        table.add_row(Text(f.price(p, decimals), style=st("ladder--bid")), f.fixed(s, sdec), f.fixed(c, cdec),
+                      Text(f.bar(c / deepest, bar_w), style=st("ladder--bid-bar")))
+    return table
+
+
+def mutate(book: OrderBook, rng: random.Random, n: int) -> None:
+    """Change about a third of the visible sizes on each side (never none), as a busy book does between repaints."""
+    version = book.version
+    for side, top in ((BID, book.top_bids(n)), (ASK, book.top_asks(n))):
+        for price, size in top:
+            if rng.random() < 0.34:
+                book.set(side, price, round(size * rng.uniform(0.5, 1.5), 8) or size)
+    if book.version == version and book.bids:
+        price, size = book.top_bids(1)[0]
+        book.set(BID, price, size * 2)
+
+
+async def render_compare(app: Any, pilot: Any, meter: Meter, rounds: int, cycles: int,
+                         levels: int = 10) -> dict[str, Any]:
+    from textual.widgets import Static
+
+    from finxtui.ui.widgets.ladder import DepthLadder
+
+    key = (app.book_source, app.selected)
+    live = app.state.books[key]
+    book = OrderBook(live.source, live.pair)
+    book.load(live.bids.items(), live.asks.items())
+    app.state.books[key] = book  # a private copy: the feed's own book is never touched
+    app.paused = True  # no widget rebuilds on its own timer; we drive the ladder by hand
+    levels_before = app.book_levels
+    app.book_levels = levels  # 10 by default; 25 is the "d" key (13 fit at 120x40)
+    await pilot.pause(0.2)
+    ladder = app.query_one(DepthLadder)
+    info = app.config.pairs.get(app.selected)
+    decimals = info.decimals if info else 2
+    rich = Static(id="rich-ladder")
+    rich.styles.height = "1fr"
+    rich.styles.border = ("round", "grey")
+    rich.display = False
+    await app.query_one("#right").mount(rich, before=app.query_one("#positions"))
+    rng = random.Random(1)
+    clock = time.thread_time
+
+    async def block(use_rich: bool) -> list[tuple[float, float]]:
+        if use_rich:
+            # Hidden, the ladder has no height; keep it from rebuilding (on_resize) while the table stands in.
+            ladder.poll = lambda force=False: None  # type: ignore[method-assign]
+        ladder.display = not use_rich
+        rich.display = use_rich
+        await pilot.pause(0.1)
+        if not use_rich and "poll" in ladder.__dict__:
+            del ladder.poll
+            ladder.poll(force=True)
+            await pilot.pause(0.05)
+        n = ladder.levels_that_fit(ladder.size.height or rich.size.height)
+        width = (rich.size.width if use_rich else ladder.size.width) or 58
+        out: list[tuple[float, float]] = []
+        for i in range(cycles + 1):
+            mutate(book, rng, n)
+            painted = meter.next_paint()
+            paint0 = meter.paint.cpu
+            t0 = clock()
+            if use_rich:
+                rich.update(rich_ladder(ladder, book, n, decimals, width), layout=False)
+            else:
+                ladder.poll(force=True)
+            build = clock() - t0
+            # The real path: the refresh becomes an Update message and the screen's update timer composes the
+            # dirty region; the frame is encoded. The paint is timed inside the screen's update (thread CPU
+            # time), so timers that happen to run while we wait for it are not counted.
+            try:
+                await asyncio.wait_for(painted.wait(), 2.0)
+            except TimeoutError:
+                raise RuntimeError(f"no paint: rich={use_rich} cycle {i} sizes {ladder.size} {rich.size}") from None
+            if i:  # the first cycle after a switch pays for the layout change
+                out.append((build, build + meter.paint.cpu - paint0))
+        return out
+
+    shown = ladder.levels_that_fit(ladder.size.height)
+    lines: list[list[tuple[float, float]]] = []
+    tables: list[list[tuple[float, float]]] = []
+    a0 = meter.ansi.cpu
+    for r in range(rounds * 2 + 1):
+        (lines if r % 2 == 0 else tables).append(await block(use_rich=r % 2 == 1))
+    ladder.__dict__.pop("poll", None)
+    ladder.display = True
+    await rich.remove()
+    app.state.books[key] = live
+    app.book_levels = levels_before
+    app.paused = False
+    line_ms = [median(t for _, t in b) * 1000 for b in lines]
+    table_ms = [median(t for _, t in b) * 1000 for b in tables]
+    ratios = [((line_ms[i] + line_ms[i + 1]) / 2) / table_ms[i] for i in range(len(table_ms))]
+    q1, q3 = iqr(ratios)
+    return {"line_api_ms": median(line_ms), "rich_table_ms": median(table_ms), "ratio": median(ratios),
+            "line_api_build_ms": median(median(b for b, _ in blk) for blk in lines) * 1000,
+            "rich_table_build_ms": median(median(b for b, _ in blk) for blk in tables) * 1000,
+            "ratio_iqr": [q1, q3], "line_blocks_ms": line_ms, "table_blocks_ms": table_ms,
+            "levels": shown, "ansi_cpu_s": meter.ansi.cpu - a0}
+
+
+async def bench(args: argparse.Namespace) -> dict[str, Any]:
+    sim = start_sim(args.rates[0], seed=args.seed)
+    meter = Meter()
+    try:
+        async with Control(sim.url) as control:
+            app = bench_app(sim.url)
+            meter.attach(app)
+            async with app.run_test(size=SIZE) as pilot:
+                await wait_until(lambda: book_ready(app) and all_live(app), 30, "every feed live with a book")
+                runs: list[dict[str, Any]] = []
+                for _ in range(args.rounds):
+                    for rate in args.rates:
+                        profiler = None
+                        if args.profile and rate == max(args.rates) and not any(r["rate"] == rate for r in runs):
+                            from pyinstrument import Profiler
+
+                            profiler = Profiler(interval=0.0005, async_mode="disabled")
+                            profiler.start()
+                        runs.append(await window(app, meter, control, sim, rate, args.warm, args.seconds))
+                        if profiler is not None:
+                            profiler.stop()
+                            head = (f"ui_load at {rate:g} updates/s, {args.warm + args.seconds:.0f} s (warm-up "
+                                    f"included), under the profiler: that window's figures are excluded\n")
+                            write_text(args.profile, head + profiler.output_text(unicode=True, show_all=False))
+                            runs.pop()
+                            runs.append(await window(app, meter, control, sim, rate, args.warm, args.seconds))
+                        r = runs[-1]
+                        print(f"  {rate:g}/s: cpu {r['cpu']:.0%} lag p99 {r['lag_p99_ms']:.1f} ms "
+                              f"paints {r['paints_per_s']:.1f}/s applied {r['applied_ratio']:.3f}", file=sys.stderr)
+                await control.rate(0)
+                await asyncio.sleep(1.0)
+                sent_end, _ = await sim_frames(control)
+                got_end = meter.snapshot()["frames_in"]
+                render = await render_compare(app, pilot, meter, args.render_rounds, args.render_cycles,
+                                              args.render_levels)
+                print(f"  ladder {render['line_api_ms']:.2f} ms vs rich table {render['rich_table_ms']:.2f} ms",
+                      file=sys.stderr)
+                health = {s: (h.state, h.detail) for s, h in app.state.health.items()}
+                rejected = {s: getattr(f, "rejected_frames", 0) for s, f in app.feeds.items()}
+    finally:
+        meter.close()
+        sim.stop()
+    by_rate: dict[str, dict[str, Any]] = {}
+    for rate in args.rates:
+        rs = [r for r in runs if r["rate"] == rate]
+        if not rs:
+            continue
+        by_rate[f"{rate:g}"] = {k: median(r[k] for r in rs) for k in rs[0] if isinstance(rs[0][k], (int, float))}
+        by_rate[f"{rate:g}"]["windows"] = len(rs)
+    return {"benchmark": "ui_load", "runs": runs, "by_rate": by_rate, "render": render,
+            "drained": {"sim_frames_sent_total": sent_end, "app_frames_total": got_end},
+            "health": health, "rejected": rejected}
+
+
+def report(data: dict[str, Any]) -> str:
+    out = ["| sim rate (book updates/s) | achieved | frames applied / sent | backlog growth (frames) | "
+           "level changes applied/s | lag p50 / p99 / max (ms) | paints/s | ladder build (ms) | "
+           "CPU (one core) | UI CPU | to terminal | sim CPU |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for rate, r in data["by_rate"].items():
+        out.append(
+            f"| {fmt(float(rate), 0)} | {fmt(r['sim_steps_per_s'], 0)}/s | {r['applied_ratio']:.3f} | "
+            f"{r['backlog_growth']:.0f} | {fmt(r['book_changes_per_s'], 0)} | {r['lag_p50_ms']:.1f} / "
+            f"{r['lag_p99_ms']:.1f} / {r['lag_max_ms']:.0f} | {r['paints_per_s']:.1f} | {r['ladder_build_ms']:.2f} | "
+            f"{r['cpu']:.0%} | {r['ui_cpu']:.1%} | {r['kib_per_s']:.0f} KiB/s | {r['sim_cpu']:.0%} |")
+    rd = data["render"]
+    q1, q3 = rd["ratio_iqr"]
+    out.append("")
+    out.append(f"One ladder refresh ({rd['levels']} levels a side, build + paint + ANSI, thread CPU time, paused "
+               f"market, A-B-A): Line-API `DepthLadder` **{rd['line_api_ms']:.2f} ms** (of which build "
+               f"{rd['line_api_build_ms']:.2f} ms), `Static` + `rich.table.Table` {rd['rich_table_ms']:.2f} ms "
+               f"(update {rd['rich_table_build_ms']:.2f} ms), ratio **{rd['ratio']:.2f}** ({q1:.2f}–{q3:.2f}).")
+    d = data["drained"]
+    out.append(f"After the runs and a 1 s drain at rate 0: the simulator had sent {d['sim_frames_sent_total']:,} "
+               f"frames on the app's open sockets, the feeds had applied {d['app_frames_total']:,}.")
+    return "\n".join(out)
+
+
+def targets(data: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(target, measured, verdict) rows for run_all's summary."""
+    rows = []
+    hi = data["by_rate"].get("20000")
+    if hi:
+        d = data["drained"]
+        exact = d["sim_frames_sent_total"] == d["app_frames_total"]
+        rows += [
+            ("20k/s: nothing dropped, no backlog",
+             f"window applied/sent {hi['applied_ratio']:.3f}, backlog growth {hi['backlog_growth']:+.0f} frames "
+             f"(the two counters are read a round trip apart); after a drain {d['app_frames_total']:,} of "
+             f"{d['sim_frames_sent_total']:,} frames applied",
+             verdict(exact and hi["applied_ratio"] >= 0.99 and abs(hi["backlog_growth"]) < 0.01 * hi["frames_sent"])),
+            ("20k/s: loop lag p99 < 50 ms (DESIGN ≤ 15 ms)", f"{hi['lag_p99_ms']:.1f} ms",
+             f"{verdict(hi['lag_p99_ms'] < 50)} / {verdict(hi['lag_p99_ms'] <= 15)}"),
+            ("20k/s: CPU < 70% of a core (DESIGN ≤ 65%)", f"{hi['cpu']:.0%}",
+             f"{verdict(hi['cpu'] < 0.70)} / {verdict(hi['cpu'] <= 0.65)}"),
+            ("UI redraw ≤ 15% of a core (at 20k/s)", f"{hi['ui_cpu']:.1%}", verdict(hi["ui_cpu"] <= 0.15)),
+        ]
+    rd = data["render"]
+    rows += [("depth render < 5 ms (build + paint + ANSI)", f"{rd['line_api_ms']:.2f} ms",
+              verdict(rd["line_api_ms"] < 5)),
+             ("ladder refresh ≤ 0.3 × Rich-table ladder", f"{rd['ratio']:.3f} (IQR {rd['ratio_iqr'][0]:.2f}–"
+              f"{rd['ratio_iqr'][1]:.2f}; {rd['line_api_ms']:.2f} vs {rd['rich_table_ms']:.2f} ms)",
+              verdict(rd["ratio"] <= 0.3))]
+    return rows
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description="the app under load: lag, paints, CPU, updates applied")
+    parser.add_argument("--rates", type=float, nargs="+", default=[5000.0, 20000.0])
+    parser.add_argument("--rounds", type=int, default=2, help="windows per rate (rates alternate)")
+    parser.add_argument("--seconds", type=float, default=8.0, help="length of a measured window")
+    parser.add_argument("--warm", type=float, default=3.0, help="seconds at a new rate before measuring")
+    parser.add_argument("--render-rounds", type=int, default=4, help="Rich-table blocks in the A-B-A comparison")
+    parser.add_argument("--render-cycles", type=int, default=20, help="refreshes per block")
+    parser.add_argument("--render-levels", type=int, choices=(10, 25), default=10,
+                        help="the app's book levels during the comparison (25: the 'd' key)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--profile", default=None, metavar="FILE",
+                        help="also profile one window at the highest rate with pyinstrument (not counted)")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+    info = machine()
+    data = asyncio.run(bench(args))
+    data["machine"] = info
+    data["args"] = vars(args)
+    emit_json(args.json, data)
+    print("## ui_load\n")
+    print(machine_line(info) + "\n")
+    print(report(data))
+    return data
+
+
+if __name__ == "__main__":
+    main()
