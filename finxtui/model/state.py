@@ -33,6 +33,7 @@ PRICE_PRIORITY = {"crypto": ("finx", "bitfinex", "bitmex"), "equity": ("finazon"
 PRICE_FRESH = 30.0  # seconds a source's last price stays the preferred one
 SPARK_POINTS = 120
 FLASH_SECONDS = 0.6
+MAX_HISTORY_ROWS = 50_000  # per pair: about a day of FinX ticks for a busy pair
 
 
 class SourcePrice:
@@ -163,6 +164,11 @@ class History:
             added += 1
         if added:
             self.version += 1
+            if len(self.rows) > MAX_HISTORY_ROWS:  # a long session keeps the newest rows, not all of them
+                drop = len(self.rows) - MAX_HISTORY_ROWS
+                for old in self.rows[:drop]:
+                    self._keys.discard((round(old.ts, 3), old.exchange, old.price))
+                del self.rows[:drop]
         return added
 
     def page(self, rows: Iterable[Tick]) -> None:

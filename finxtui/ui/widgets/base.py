@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.segment import Segment
 from rich.style import Style
@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from finxtui.ui.app import FinxApp
 
 Cell = tuple[str, Style | None]
+
+
+class Pollable(Protocol):
+    """Anything the poll clock can drive: a widget that repaints from the model when its data changed."""
+
+    def poll(self, force: bool = False) -> None: ...
 
 
 class PollClock:
@@ -38,7 +44,7 @@ class PollClock:
 
     def __init__(self, app: App) -> None:
         self._app = weakref.ref(app)
-        self._due: dict[PolledLines, list[float]] = {}  # widget -> [next poll (monotonic), period]
+        self._due: dict[Pollable, list[float]] = {}  # widget -> [next poll (monotonic), period]
         self.tick = self.TICK
         self._timer = app.set_interval(self.tick, self._tick, name="polled-lines")
 
@@ -49,7 +55,7 @@ class PollClock:
             clock = cls._clocks[app] = cls(app)
         return clock
 
-    def add(self, widget: PolledLines, period: float) -> None:
+    def add(self, widget: Pollable, period: float) -> None:
         self._due[widget] = [time.monotonic() + period, period]
         app = self._app()
         if period < self.tick and app is not None:
@@ -57,7 +63,7 @@ class PollClock:
             self.tick = period
             self._timer = app.set_interval(self.tick, self._tick, name="polled-lines")
 
-    def remove(self, widget: PolledLines) -> None:
+    def remove(self, widget: Pollable) -> None:
         self._due.pop(widget, None)
 
     def _tick(self) -> None:

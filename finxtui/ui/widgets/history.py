@@ -12,7 +12,7 @@ from textual.strip import Strip
 
 from finxtui.model.state import History
 from finxtui.ui import format as fmt
-from finxtui.ui.widgets.base import Cell, PolledLines
+from finxtui.ui.widgets.base import Cell, PollClock, PolledLines
 
 if TYPE_CHECKING:
     from finxtui.ui.app import FinxApp
@@ -89,8 +89,11 @@ class HistoryTable(ScrollView):
         return self.app  # type: ignore[return-value]
 
     def on_mount(self) -> None:
-        self.set_interval(1 / self.finx.refresh_rates.history, self.poll, name="history-poll")
+        PollClock.of(self.app).add(self, 1 / self.finx.refresh_rates.history)  # painted with the others
         self.poll(force=True)
+
+    def on_unmount(self) -> None:
+        PollClock.of(self.app).remove(self)
 
     def poll(self, force: bool = False) -> None:
         app = self.finx
@@ -104,8 +107,9 @@ class HistoryTable(ScrollView):
             self.scroll_home(animate=False)
         self._signature = sig
         self._hist = hist
-        rows = len(hist.rows) if hist else 0
-        self.virtual_size = Size(self.size.width, rows)
+        size = Size(self.size.width, len(hist.rows) if hist else 0)
+        if size != self.virtual_size:
+            self.virtual_size = size  # a layout pass only when the row count changes
         self.refresh()
 
     def render_line(self, y: int) -> Strip:

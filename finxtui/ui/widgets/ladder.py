@@ -61,6 +61,8 @@ class DepthLadder(PolledLines):
             why = f"{health.state}: {health.detail}" if health and health.state else "not connected"
             lines.append(self.line([(f" waiting for the {venue} book… ({why})", muted)], width))
             return lines
+        if n <= 0:
+            return lines  # a window too short for a single level a side shows the title only
         asks = book.ladder(ASK, n)
         bids = book.ladder(BID, n)
         if scale != 1.0:
