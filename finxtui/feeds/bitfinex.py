@@ -153,7 +153,7 @@ class BitfinexFeed(Feed):
                 # that is neither ours nor one we just left is counted and logged (capped), never stored.
                 self.reject("frame for a channel we never subscribed", frame)
             return
-        chan.last_rx = self.loop_time()
+        chan.last_rx = self._last_rx  # the session stamped this frame on arrival
         payload = msg[1]
         if type(payload) is list:
             if chan.book is not None:

@@ -240,7 +240,7 @@ class BitmexFeed(Feed):
             self.reject(f"unknown action {action!r}", frame)
             return
         per_symbol: dict[str, list[BookChange]] = {}
-        now = self.loop_time()
+        now = self._last_rx  # the session stamped this frame on arrival
         for row in data:
             symbol = row.get("symbol")
             l2 = self._l2.get(symbol)  # type: ignore[arg-type]
