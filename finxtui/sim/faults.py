@@ -22,7 +22,7 @@ log = logging.getLogger("finxtui.sim.faults")
 ARMED = ("bad_checksum", "skip_seq", "early_deltas")
 IMMEDIATE = ("drop", "close", "stall", "garbage", "info", "unknown_id", "restart", "slow")
 CHAOS_KINDS = ("drop", "stall", "garbage", "bad_checksum", "skip_seq", "unknown_id", "early_deltas",
-               "restart", "close")
+               "restart", "close", "slow")
 
 GARBAGE_TEXT = (
     "this is not json",
@@ -118,10 +118,21 @@ class Faults:
         self._record(kind, source, dict(params, connections=n))
         return n
 
-    def slow(self, max_buffer: int) -> None:
-        """Lower the unread-bytes limit past which a client is cut off as a slow consumer."""
+    def slow(self, max_buffer: int, seconds: float | None = None) -> None:
+        """Lower the unread-bytes limit past which a client is cut off as a slow consumer (for ``seconds``).
+
+        With a limit this low, any client that falls a few frames behind in a burst is cut off, as a venue
+        cuts off a consumer it considers slow; it then has to reconnect and resynchronise.
+        """
+        previous = self.sim.max_buffer
         self.sim.max_buffer = max_buffer
-        self._record("slow", "*", {"max_buffer": max_buffer})
+        self._record("slow", "*", {"max_buffer": max_buffer, "seconds": seconds})
+        if seconds is not None:
+            self._spawn(self._restore_buffer(previous, seconds))
+
+    async def _restore_buffer(self, previous: int, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        self.sim.max_buffer = previous
 
     async def restart(self, downtime: float = 1.0) -> None:
         self._record("restart", "*", {"downtime": downtime})
@@ -181,7 +192,8 @@ class Faults:
             self._spawn(self.restart(float(params.get("downtime", 1.0))))
             return None
         if kind == "slow":
-            self.slow(int(params.get("max_buffer", 64 * 1024)))
+            seconds = params.get("seconds")
+            self.slow(int(params.get("max_buffer", 2048)), float(seconds) if seconds is not None else None)
             return None
         raise ValueError(f"unknown fault {kind!r}; known: {', '.join(ARMED + IMMEDIATE)}")
 
