@@ -170,6 +170,15 @@ def emit_json(path: str | None, data: dict[str, Any]) -> None:
     Path(path).write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
 
 
+def publish(name: str, info: dict[str, Any], data: dict[str, Any], report: Any, json_path: str | None) -> None:
+    """A benchmark's ending: the figures as JSON (for ``run_all``) and its Markdown section on stdout."""
+    data["machine"] = info
+    emit_json(json_path, data)
+    print(f"## {name}\n")
+    print(machine_line(info) + "\n")
+    print(report(data))
+
+
 # -- child processes ----------------------------------------------------------------------------------------
 
 URL_RE = re.compile(r"ws://[\w.]+:(\d+)")

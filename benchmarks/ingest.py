@@ -47,12 +47,11 @@ import websockets
 from benchmarks.common import (
     Child,
     aba_ratios,
-    emit_json,
     fmt,
     iqr,
     machine,
-    machine_line,
     median,
+    publish,
     save_frames,
     start_replay,
     start_sim,
@@ -395,12 +394,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     finally:
         shutil.rmtree(args.tmp, ignore_errors=True)
     del args.tmp
-    data["machine"] = info
     data["args"] = vars(args)
-    emit_json(args.json, data)
-    print("## ingest\n")
-    print(machine_line(info) + "\n")
-    print(report(data))
+    publish("ingest", info, data, report, args.json)
     return data
 
 

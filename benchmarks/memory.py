@@ -24,7 +24,7 @@ if str(Path(__file__).resolve().parent.parent) not in sys.path:  # run as a scri
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.apphelp import SIZE, Meter, all_live, bench_app, book_ready, wait_until
-from benchmarks.common import emit_json, machine, machine_line, median, proc_rss, start_sim, verdict
+from benchmarks.common import machine, median, proc_rss, publish, start_sim, verdict
 
 MIB = 1024 * 1024
 
@@ -101,11 +101,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     info = machine()
     data = asyncio.run(bench(args))
-    data["machine"] = info
-    emit_json(args.json, data)
-    print("## memory\n")
-    print(machine_line(info) + "\n")
-    print(report(data))
+    publish("memory", info, data, report, args.json)
     return data
 
 

@@ -29,7 +29,7 @@ from typing import Any
 if str(Path(__file__).resolve().parent.parent) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import TREE, emit_json, machine, machine_line, median, verdict
+from benchmarks.common import TREE, machine, median, publish, verdict
 
 COLS, ROWS = 120, 40
 
@@ -127,11 +127,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     info = machine()
     data = bench(args)
-    data["machine"] = info
-    emit_json(args.json, data)
-    print("## startup\n")
-    print(machine_line(info) + "\n")
-    print(report(data))
+    publish("startup", info, data, report, args.json)
     return data
 
 

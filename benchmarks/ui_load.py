@@ -38,12 +38,11 @@ from benchmarks.apphelp import (
 )
 from benchmarks.common import (
     Control,
-    emit_json,
     fmt,
     iqr,
     machine,
-    machine_line,
     median,
+    publish,
     quantile,
     start_sim,
     verdict,
@@ -341,12 +340,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     info = machine()
     data = asyncio.run(bench(args))
-    data["machine"] = info
     data["args"] = vars(args)
-    emit_json(args.json, data)
-    print("## ui_load\n")
-    print(machine_line(info) + "\n")
-    print(report(data))
+    publish("ui_load", info, data, report, args.json)
     return data
 
 
