@@ -23,10 +23,11 @@ SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
 def widths(width: int) -> tuple[int, int, int]:
-    """(time, price, change) column widths: narrow panels drop milliseconds and padding, not columns."""
-    if width >= WIDE:
+    """(time, price, change) column widths for a panel ``width`` wide (the table's scrollbar included):
+    narrow panels drop milliseconds and padding, not columns."""
+    if width - 1 >= WIDE:
         return TIME_W, PRICE_W, CHANGE_W
-    return TIME_W - 4, PRICE_W - 1, CHANGE_W - 2
+    return TIME_W - 4, PRICE_W - 2, CHANGE_W - 2
 
 
 class HistoryHeader(PolledLines):
@@ -113,7 +114,7 @@ class HistoryTable(ScrollView):
         self.refresh()
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.scrollable_content_region.width  # the scrollbar's column is not ours to draw in
         base = self.rich_style
         hist = self._hist
         index = y + self.scroll_offset.y
@@ -129,7 +130,7 @@ class HistoryTable(ScrollView):
         move = (style("history--up", partial=True) if change and change > 0 else
                 style("history--down", partial=True) if change and change < 0 else
                 style("history--muted", partial=True))
-        time_w, price_w, change_w = widths(width)
+        time_w, price_w, change_w = widths(self.size.width)
         stamp = fmt.time_ms(row.ts) if time_w == TIME_W else fmt.clock_text(row.ts)
         cells: list[Cell] = [
             (" " + stamp.ljust(time_w), None),
