@@ -30,8 +30,6 @@ DEFAULT_ENDPOINTS = {
 DEFAULT_WATCHLIST = ("BTC:USD", "ETH:USD", "SOL:USD", "XRP:USD", "AAPL", "MSFT")
 BOOK_SOURCES = ("bitfinex", "bitmex")
 COLOR_CHOICES = ("auto", "truecolor", "256", "16")
-ENV_VARS = {"finx": "FINX_API_KEY", "bitmex_key": "BITMEX_API_KEY", "bitmex_secret": "BITMEX_API_SECRET",
-            "finazon": "FINAZON_API_KEY"}
 
 
 class ConfigError(ValueError):
@@ -70,7 +68,6 @@ class Refresh:
 
     book: float = 10.0
     ticker: float = 4.0
-    tape: float = 4.0
     history: float = 2.0
     positions: float = 1.0
     status: float = 2.0
@@ -144,7 +141,6 @@ DEFAULT_FILE = """\
 # [refresh]
 # book = 10
 # ticker = 4
-# tape = 4
 # history = 2
 # positions = 1
 

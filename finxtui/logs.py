@@ -39,9 +39,6 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def redact_url(url: str, secrets: Iterable[str] = ()) -> str:
-    return RedactingFilter(secrets).redact(url)
-
 
 def setup_logging(level: str = "INFO", *, secrets: Iterable[str] = (), stderr_level: str | None = "WARNING",
                   file: bool = True, directory: Path | None = None) -> Path | None:

@@ -16,10 +16,6 @@ ASK = "ask"
 Level = tuple[float, float]  # (price, size)
 
 
-class CrossedBook(ValueError):
-    """Raised by :meth:`OrderBook.check` when best bid >= best ask."""
-
-
 class OrderBook:
     """Price levels per side. Both sides are ascending SortedDicts; bids are read from the end.
 
@@ -109,11 +105,6 @@ class OrderBook:
 
     def is_crossed(self) -> bool:
         return bool(self.bids and self.asks and self.bids.peekitem(-1)[0] >= self.asks.peekitem(0)[0])
-
-    def check(self) -> None:
-        if self.is_crossed():
-            raise CrossedBook(f"{self.source} {self.pair} crossed: best bid {self.bids.peekitem(-1)[0]} "
-                              f">= best ask {self.asks.peekitem(0)[0]}")
 
     def top_bids(self, n: int) -> list[Level]:
         """Best ``n`` bids, best (highest) first."""

@@ -18,7 +18,6 @@ RESYNCING = "resyncing"
 STALE = "stale"
 RECONNECTING = "reconnecting"
 ERROR = "error"
-STATES = (CONNECTING, LIVE, RESYNCING, STALE, RECONNECTING, ERROR)
 
 BookChange = tuple[str, float, float]  # (side "bid"/"ask", price, size; 0 deletes)
 

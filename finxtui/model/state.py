@@ -119,13 +119,12 @@ class PairState:
 
 
 class SourceHealth:
-    __slots__ = ("account_detail", "account_state", "detail", "events", "last_event", "since", "source", "state")
+    __slots__ = ("account_detail", "account_state", "detail", "events", "last_event", "source", "state")
 
     def __init__(self, source: str) -> None:
         self.source = source
         self.state = ""
         self.detail = ""
-        self.since = 0.0
         self.last_event = 0.0
         self.events = 0
         self.account_state = ""
@@ -288,8 +287,6 @@ class MarketState:
             health.account_detail = status.detail
             self.positions_version += 1
         else:
-            if status.state != health.state:
-                health.since = now
             health.state = status.state
             health.detail = status.detail
         self.health_version += 1
@@ -308,5 +305,5 @@ class MarketState:
     def mark_connecting(self, sources: Iterable[str]) -> None:
         for source in sources:
             health = self.health.setdefault(source, SourceHealth(source))
-            health.state, health.detail, health.since = CONNECTING, "", self.clock()
+            health.state, health.detail = CONNECTING, ""
         self.health_version += 1

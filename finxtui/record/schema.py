@@ -63,7 +63,7 @@ last snapshot with ``recv_ts`` <= T, then apply, in order, the delta rows with a
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 COMMON = ("time", "recv_ts", "source", "pair")
@@ -188,10 +188,6 @@ def iso(ts: float) -> str:
 def venue_iso(ts: float | None, clock: IsoClock) -> str:
     """``ts`` as ISO-8601, empty when the venue gave no time (0 or absent)."""
     return clock(ts) if ts else ""
-
-
-def utc_day(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
 
 
 def text(value: str | None) -> str:
