@@ -1,14 +1,11 @@
-"""An L2 order book on sortedcontainers, with the views a monitor needs and the Bitfinex checksum."""
+"""An L2 order book on sortedcontainers, with the views a monitor needs (venue checksums live in ``wire/``)."""
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable
 from itertools import islice
 
 from sortedcontainers import SortedDict
-
-from finxtui.model.jsnum import js_number
 
 BID = "bid"
 ASK = "ask"
@@ -126,28 +123,3 @@ class OrderBook:
             cum += size
             out.append((price, size, cum))
         return out
-
-    def bitfinex_checksum(self, levels: int = 25) -> int:
-        """Bitfinex's signed CRC-32 over the top 25 per side, interleaved bid/ask, asks negative."""
-        return checksum_of(self.top_bids(levels), self.top_asks(levels))
-
-
-def checksum_string(bids: list[Level], asks: list[Level]) -> str:
-    """``bid0.price:bid0.amount:ask0.price:-ask0.amount:...`` in JavaScript number text."""
-    parts: list[str] = []
-    for i in range(max(len(bids), len(asks))):
-        if i < len(bids):
-            p, s = bids[i]
-            parts.append(js_number(p))
-            parts.append(js_number(s))
-        if i < len(asks):
-            p, s = asks[i]
-            parts.append(js_number(p))
-            parts.append(js_number(-s))
-    return ":".join(parts)
-
-
-def checksum_of(bids: list[Level], asks: list[Level]) -> int:
-    """Signed 32-bit CRC as Bitfinex sends it (``bids``/``asks`` best first, sizes positive)."""
-    crc = zlib.crc32(checksum_string(bids, asks).encode("ascii"))
-    return crc - (1 << 32) if crc >= (1 << 31) else crc

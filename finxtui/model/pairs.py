@@ -9,9 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-SOURCES = ("finx", "bitfinex", "bitmex", "finazon")
-
-
 @dataclass(frozen=True, slots=True)
 class PairInfo:
     pair: str
@@ -109,8 +106,9 @@ class PairTable:
         return [p for p, row in self._rows.items() if source in row.symbols]
 
     def sources_for(self, pair: str) -> list[str]:
+        """The sources that list ``pair``, in the order its row names them."""
         row = self._rows.get(pair)
-        return [] if row is None else [s for s in SOURCES if s in row.symbols]
+        return [] if row is None else list(row.symbols)
 
 
 DEFAULT_PAIRS = PairTable()

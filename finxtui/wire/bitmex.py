@@ -1,0 +1,93 @@
+"""BitMEX realtime websocket: the wire facts (``reference/exchange-protocols.md`` part B, E7-E10).
+
+Commands are ``{"op": …, "args": […]}``; table messages ``{"table", "action", "data", …}`` with the actions
+``partial`` (a table image with ``keys``), ``insert``, ``update`` (keys and changed fields only) and ``delete``.
+Keep-alive is the text ``ping`` answered by the text ``pong`` (not JSON). Times are ISO-8601 UTC with
+milliseconds; money is an integer in the currency's minor unit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+PATH = "/realtime"
+
+# Ops.
+SUBSCRIBE = "subscribe"
+UNSUBSCRIBE = "unsubscribe"
+AUTH_KEY_EXPIRES = "authKeyExpires"
+AUTH_KEY = "authKey"  # the deprecated nonce form; refused by the venue today
+CANCEL_ALL_AFTER = "cancelAllAfter"
+AUTH_OPS = (AUTH_KEY_EXPIRES, AUTH_KEY)
+
+# Keep-alive (B3): after 5 s without a message, send "ping"; no "pong" within 5 s means the socket is dead.
+PING = "ping"
+PONG = "pong"
+PING_AFTER = 5.0
+PONG_WITHIN = 5.0
+
+# Tables.
+L2_FULL = "orderBookL2"
+L2_25 = "orderBookL2_25"
+BOOK_TABLES = (L2_FULL, L2_25)
+PUBLIC_TABLES = ("instrument", "quote", "trade", "tradeBin1m", *BOOK_TABLES)
+PRIVATE_TABLES = ("position", "margin", "order", "execution")
+NO_SYMBOL_TABLES = ("margin",)  # account-wide: subscribed without ``:SYMBOL``
+#: row identity of the keyed account tables, as their partials' ``keys`` give it
+ROW_KEYS: dict[str, tuple[str, ...]] = {"position": ("account", "symbol", "currency"),
+                                        "margin": ("account", "currency"),
+                                        "order": ("orderID",),
+                                        "execution": ("execID",)}
+
+# Book rows: ``side`` is "Buy" for bids and "Sell" for asks.
+BUY = "Buy"
+SELL = "Sell"
+
+#: minor unit -> (currency as shown, units per whole coin)
+MINOR_UNITS: dict[str, tuple[str, float]] = {"XBt": ("XBT", 1e8), "USDt": ("USDT", 1e6), "Gwei": ("ETH", 1e9),
+                                             "XBT": ("XBT", 1.0), "USDT": ("USDT", 1.0)}
+
+# Auth: the signature covers the verb, the path and ``expires`` (B4).
+AUTH_VERB = "GET"
+
+
+def signature(secret: str, verb: str, path: str, expires: int | str, data: str = "") -> str:
+    """hex(HMAC_SHA256(secret, verb + path + expires + data)), lower case, as BitMEX documents it."""
+    message = f"{verb}{path}{expires}{data}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def auth_signature(secret: str, expires: int) -> str:
+    """The ``authKeyExpires`` signature for the websocket: ``GET/realtime`` + expires."""
+    return signature(secret, AUTH_VERB, PATH, expires)
+
+
+def topic(table: str, symbol: str | None = None) -> str:
+    """``orderBookL2_25:XBTUSD``, or the bare table for every symbol."""
+    return f"{table}:{symbol}" if symbol else table
+
+
+@lru_cache(maxsize=8)
+def _iso_second(sec: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+
+
+def iso(ts: float) -> str:
+    """``2021-07-22T22:36:10.014Z``: UTC, milliseconds, ``Z``."""
+    sec, ms = divmod(int(ts * 1000), 1000)
+    return f"{_iso_second(sec)}.{ms:03d}Z"
+
+
+def parse_time(text: Any) -> float:
+    """BitMEX ISO-8601 UTC (``2021-07-22T22:36:07.865Z``) as UNIX seconds; 0.0 for anything else."""
+    if not isinstance(text, str):
+        return 0.0
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return 0.0
