@@ -15,15 +15,14 @@ How it stays durable:
 * Files roll over at UTC midnight of the receive time. Each book also gets a ``checkpoint`` snapshot every
   ``checkpoint_every`` seconds and as the first row of each day's file, so a reader can start anywhere.
 * A lock file (``DIR/.finx-tui-record.lock``) keeps two recorders out of one directory.
+
+This module turns events into rows (and keeps each book's update counter and checkpoints);
+:mod:`finxtui.record.files` keeps the files, the lock and the writes that make the above true.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import csv
-import errno
-import io
 import logging
 import math
 import os
@@ -45,65 +44,22 @@ from finxtui.model.events import (
     Tick,
     Trade,
 )
+from finxtui.record.files import RecorderFiles, RecordError, Writer
 from finxtui.record.schema import (
-    COLUMNS,
     SNAPSHOT_CHECKPOINT,
     SNAPSHOT_VENUE,
     STATUS_MARKET_KEY,
     IsoClock,
-    RecordingError,
-    file_path,
-    header_line,
     text,
     venue_iso,
 )
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX: no lock, the rest works
-    fcntl = None  # type: ignore[assignment]
+__all__ = ["BUFFER_LIMIT", "CHECKPOINT_EVERY", "RecordError", "Recorder", "levels_json"]
 
 log = logging.getLogger("finxtui.record")
 
-LOCK_NAME = ".finx-tui-record.lock"
 CHECKPOINT_EVERY = 60.0  # seconds of receive time between book checkpoints
 BUFFER_LIMIT = 1 << 20  # bytes buffered for one file before it is written regardless of the timer
-_TAIL_CHUNK = 1 << 16
-
-Writer = Callable[[int, bytes | memoryview], int]
-
-
-class RecordError(RecordingError):
-    """The recorder cannot write (unwritable directory, full disk, foreign file): stop and say so."""
-
-
-def _describe(exc: OSError) -> str:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return f"{exc.strerror} (disk full)"
-    return exc.strerror or str(exc)
-
-
-class _File:
-    """One open CSV file: its descriptor, its size on disk, and the rows not yet written."""
-
-    __slots__ = ("buf", "day", "fd", "kind", "path", "size", "writer")
-
-    def __init__(self, kind: str, path: Path, day: str, fd: int, size: int) -> None:
-        self.kind = kind
-        self.path = path
-        self.day = day
-        self.fd = fd
-        self.size = size
-        self.buf = io.StringIO()
-        self.writer = csv.writer(self.buf, lineterminator="\n")
-
-    def take(self) -> bytes:
-        data = self.buf.getvalue()
-        if not data:
-            return b""
-        self.buf.seek(0)
-        self.buf.truncate()
-        return data.encode("utf-8")
 
 
 class _BookStream:
@@ -140,23 +96,26 @@ class Recorder:
         self.clock = clock
         self.checkpoint_every = checkpoint_every
         self.buffer_limit = buffer_limit
-        self._write = write
+        self._files = RecorderFiles(self.out, write=write)
         self._secrets: list[str] = []
         self.add_secrets(secrets)
-        self._files: dict[tuple[str, str, str], _File] = {}
-        self._retired: list[_File] = []
         self._books: dict[tuple[str, str], _BookStream] = {}
         self._iso = IsoClock()
         self._venue_iso = IsoClock()
         self._last = -math.inf
-        self._lock_fd: int | None = None
-        self._syncing: asyncio.Future | None = None
         self._closed = False
-        #: events recorded, and files opened (including the next day's) by this run
+        #: events recorded by this run
         self.events = 0
-        self.files_opened = 0
-        #: one line per file repaired on open (an unfinished row cut off)
-        self.repairs: list[str] = []
+
+    @property
+    def files_opened(self) -> int:
+        """Files opened (including the next day's) by this run."""
+        return self._files.files_opened
+
+    @property
+    def repairs(self) -> list[str]:
+        """One line per file repaired on open (an unfinished row cut off)."""
+        return self._files.repairs
 
     def add_secrets(self, secrets: Iterable[str]) -> None:
         """Text that must never reach a file (keys): replaced by ``***`` in free-text cells."""
@@ -167,39 +126,14 @@ class Recorder:
 
     def open(self) -> None:
         """Create ``out`` if needed and take its lock; RecordError (worded for the user) when it cannot."""
-        out = self.out
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except FileExistsError:
-            raise RecordError(f"{out} exists and is not a directory") from None
-        except OSError as exc:
-            raise RecordError(f"cannot create {out}: {_describe(exc)}") from None
-        if not out.is_dir():
-            raise RecordError(f"{out} is not a directory")
-        try:
-            fd = os.open(out / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise RecordError(f"cannot write to {out}: {_describe(exc)}") from None
-        if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
-                raise RecordError(f"another 'finx-tui record' is writing to {out}") from None
-        try:
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
-        except OSError as exc:
-            os.close(fd)
-            raise RecordError(f"cannot write to {out}: {_describe(exc)}") from None
-        self._lock_fd = fd
+        self._files.lock()
 
     def close(self) -> None:
         """Write and sync everything, then close every file (blocking)."""
         if self._closed:
             return
         try:
-            self.sync()
+            self._files.sync()
         finally:
             self._release()
 
@@ -212,13 +146,13 @@ class Recorder:
             return
         errors: list[BaseException] = []
         try:
-            pending = self._syncing
+            pending = self._files.syncing
             if pending is not None:
                 await asyncio.wait([pending])
-                if not pending.cancelled() and pending.exception() is not None:
-                    errors.append(pending.exception())  # type: ignore[arg-type]
+                if not pending.cancelled() and (failure := pending.exception()) is not None:
+                    errors.append(failure)
             try:
-                await asyncio.shield(self._start_sync())
+                await asyncio.shield(self._files.start_sync())
             except RecordError as exc:
                 errors.append(exc)
         finally:
@@ -228,15 +162,7 @@ class Recorder:
 
     def _release(self) -> None:
         self._closed = True
-        for f in [*self._files.values(), *self._retired]:
-            with contextlib.suppress(OSError):
-                os.close(f.fd)
-        self._files.clear()
-        self._retired.clear()
-        if self._lock_fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._lock_fd)  # closing releases the flock
-            self._lock_fd = None
+        self._files.release()
 
     # -- recording ------------------------------------------------------------------------------------
 
@@ -302,10 +228,10 @@ class Recorder:
         return value
 
     def _row(self, kind: str, source: str, key: str, day: str, row: tuple) -> None:
-        f = self._file(kind, source, key, day)
+        f = self._files.get(kind, source, key, day)
         f.writer.writerow(row)
         if f.buf.tell() > self.buffer_limit:
-            self._flush(f)
+            self._files.flush(f)
 
     def _book(self, ev: BookUpdate, now: float, stamp: str, day: str) -> None:
         key = (ev.source, ev.pair)
@@ -319,7 +245,7 @@ class Recorder:
         if not ev.changes:
             return  # an update that changed nothing cannot be a row (feeds do not emit them)
         stream.seq += 1
-        f = self._file("book_deltas", ev.source, ev.pair, day)
+        f = self._files.get("book_deltas", ev.source, ev.pair, day)
         seq, source, pair, ts = stream.seq, ev.source, ev.pair, ev.ts
         f.writer.writerows([(stamp, now, source, pair, ts, seq, side, price, size)
                             for side, price, size in ev.changes])
@@ -328,7 +254,7 @@ class Recorder:
             # before we take its next event.
             self._snapshot(ev, stream, SNAPSHOT_CHECKPOINT, now, stamp, day)
         elif f.buf.tell() > self.buffer_limit:
-            self._flush(f)
+            self._files.flush(f)
 
     def _snapshot(self, ev: BookUpdate, stream: _BookStream, reason: str, now: float, stamp: str,
                   day: str) -> None:
@@ -338,103 +264,15 @@ class Recorder:
         self._row("book_snapshots", ev.source, ev.pair, day, (
             stamp, now, ev.source, ev.pair, ev.ts, stream.seq, reason, nbids, nasks, bids, asks))
 
-    # -- files ----------------------------------------------------------------------------------------
-
-    def _file(self, kind: str, source: str, key: str, day: str) -> _File:
-        slot = (kind, source, key)
-        f = self._files.get(slot)
-        if f is not None and f.day == day:
-            return f
-        if f is not None:
-            self._retired.append(f)  # midnight: written and closed at the next sync
-        f = self._files[slot] = self._open_file(kind, file_path(self.out, kind, source, key, day), day)
-        return f
-
-    def _open_file(self, kind: str, path: Path, day: str) -> _File:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-        except OSError as exc:
-            raise RecordError(f"cannot write {path}: {_describe(exc)}") from None
-        try:
-            size = self._prepare(kind, path, fd)
-            if size == 0:
-                header = header_line(kind).encode()
-                self._write_all(fd, header, path, 0)
-                size = len(header)
-        except BaseException:
-            os.close(fd)
-            raise
-        self.files_opened += 1
-        return _File(kind, path, day, fd, size)
-
-    def _prepare(self, kind: str, path: Path, fd: int) -> int:
-        """Check an existing file's header and cut an unfinished last row; returns the size to append at."""
-        try:
-            size = os.fstat(fd).st_size
-            if size == 0:
-                return 0
-            head = os.pread(fd, min(size, _TAIL_CHUNK), 0)
-            newline = head.find(b"\n")
-            if newline < 0:
-                # Not even a whole header: an interrupted first write. Start the file again.
-                os.ftruncate(fd, 0)
-                self._repaired(path, size, "an unfinished header")
-                return 0
-            found = head[:newline].decode("utf-8", "replace").strip().split(",")
-            if tuple(found) != COLUMNS[kind]:
-                raise RecordError(f"{path} has other columns than finx-tui writes for {kind} "
-                                  f"({','.join(found)[:120]}); move it away or record to another directory")
-            if os.pread(fd, 1, size - 1) == b"\n":
-                return size
-            end = _last_newline(fd, size)
-            os.ftruncate(fd, end)
-            self._repaired(path, size - end, "an unfinished row")
-            return end
-        except OSError as exc:
-            raise RecordError(f"cannot read {path}: {_describe(exc)}") from None
-
-    def _repaired(self, path: Path, cut: int, what: str) -> None:
-        note = f"{path}: cut {what} ({cut} bytes) left by an interrupted run"
-        self.repairs.append(note)
-        log.warning("%s", note)
-
-    def _write_all(self, fd: int, data: bytes, path: Path, size: int) -> None:
-        """Write every byte or restore the file to ``size`` (its last whole line) and raise RecordError."""
-        view = memoryview(data)
-        try:
-            while view:
-                n = self._write(fd, view)
-                if n <= 0:
-                    raise OSError(errno.EIO, "the write made no progress")
-                view = view[n:]
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, size)
-            raise RecordError(f"cannot write {path}: {_describe(exc)}") from None
-
-    def _flush(self, f: _File) -> bool:
-        data = f.take()
-        if not data:
-            return False
-        self._write_all(f.fd, data, f.path, f.size)
-        f.size += len(data)
-        return True
+    # -- writing --------------------------------------------------------------------------------------
 
     def write(self) -> list[int]:
         """Hand every buffered row to the OS (whole lines, one write per file); returns the fds written."""
-        written = [f.fd for f in self._retired if self._flush(f)]
-        written += [f.fd for f in self._files.values() if self._flush(f)]
-        return written
+        return self._files.write()
 
     def sync(self) -> None:
         """Write, then fsync every open file (blocking), then close files retired at midnight."""
-        self.write()
-        retired, self._retired = self._retired, []
-        _fsync_all([f.fd for f in [*self._files.values(), *retired]], self.out)
-        for f in retired:
-            with contextlib.suppress(OSError):
-                os.close(f.fd)
+        self._files.sync()
 
     async def sync_async(self) -> None:
         """:meth:`sync` with the fsyncs in a worker thread (writes stay on the loop, in order).
@@ -442,44 +280,6 @@ class Recorder:
         At most one runs at a time (a call while one runs returns at once: the next timer tick syncs). The
         fsync is shielded: cancelling the caller does not abandon a thread working on our descriptors.
         """
-        if self._syncing is not None:
+        if self._files.syncing is not None:
             return
-        await asyncio.shield(self._start_sync())
-
-    def _start_sync(self) -> asyncio.Future:
-        self.write()
-        retired, self._retired = self._retired, []
-        fds = [f.fd for f in [*self._files.values(), *retired]]
-        future = asyncio.get_running_loop().run_in_executor(None, _fsync_all, fds, self.out)
-        self._syncing = future
-
-        def finished(_: asyncio.Future) -> None:
-            if self._syncing is future:
-                self._syncing = None
-            for f in retired:
-                with contextlib.suppress(OSError):
-                    os.close(f.fd)
-
-        future.add_done_callback(finished)
-        return future
-
-
-def _fsync_all(fds: list[int], out: Path) -> None:
-    for fd in fds:
-        try:
-            os.fsync(fd)
-        except OSError as exc:
-            raise RecordError(f"cannot sync a file in {out}: {_describe(exc)}") from None
-
-
-def _last_newline(fd: int, size: int) -> int:
-    """The offset just after the last ``\\n`` before ``size`` (0 if none)."""
-    end = size
-    while end > 0:
-        start = max(0, end - _TAIL_CHUNK)
-        chunk = os.pread(fd, end - start, start)
-        i = chunk.rfind(b"\n")
-        if i >= 0:
-            return start + i + 1
-        end = start
-    return 0
+        await asyncio.shield(self._files.start_sync())
