@@ -1,37 +1,40 @@
 """Bitfinex v2 public feed: P0 books kept correct by checksum and sequence, and trades from ``te``.
 
 One socket carries every pair (book + trades = 2 channels a pair, well under the 25-channel limit). We ask
-for checksums (131072), sequence numbers (65536) and bulk updates (536870912: one frame per batch, frames
-being the cost). Every ``cs`` is verified against our book; a mismatch resubscribes that book, a sequence
-gap resubscribes every book on the socket, and both report ``resyncing`` until the new snapshots land.
-Facts: ``reference/exchange-protocols.md`` part A.
+for checksums, sequence numbers and bulk updates (one frame per batch, frames being the cost). Every ``cs``
+is verified against our book; a mismatch resubscribes that book, a sequence gap resubscribes every book on
+the socket, and both report ``resyncing`` until the new snapshots land.
+Wire facts: :mod:`finxtui.wire.bitfinex`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import orjson
 from websockets.asyncio.client import ClientConnection
 
-from finxtui.feeds.session import Feed, RecentIds, Resync
+from finxtui.feeds.recent import RecentIds
+from finxtui.feeds.session import Feed, Resync
+from finxtui.feeds.symbols import venue_symbols
 from finxtui.model.book import ASK, BID, OrderBook
 from finxtui.model.events import LIVE, RESYNCING, STALE, BookChange, BookUpdate, Trade
 from finxtui.model.pairs import DEFAULT_PAIRS, PairTable
+from finxtui.wire import bitfinex as wire
+from finxtui.wire.bitfinex import CHECKSUM, CHECKSUM_LEVELS, HEARTBEAT, TRADE_EXECUTED, checksum_of
+from finxtui.wire.venues import BITFINEX as VENUE
 
 log = logging.getLogger("finxtui.feeds.bitfinex")
 
-FLAG_SEQ_ALL = 65536
-FLAG_CHECKSUM = 131072
-FLAG_BULK = 536870912
 CHANNEL_SILENCE = 20.0  # the venue heartbeats every 15 s per channel
-LENGTHS = (1, 25, 100, 250)
-
+LEFT_MEMORY = 64  # channel ids we unsubscribed (or never read) whose late frames are dropped without a word
 
 _NUM = (int, float)  # JSON numbers; bool is its own type here, so true/false never pass as a number
+_IGNORED_WORDS = frozenset((wire.TRADE_UPDATED, *wire.FUNDING_TRADE_WORDS))  # ``tu`` repeats a ``te``
 
 
 def _entries_ok(entries: Any, snapshot: bool) -> bool:
@@ -53,7 +56,10 @@ def _entries_ok(entries: Any, snapshot: bool) -> bool:
     return True
 
 
-class _Channel:
+class Channel:
+    """One subscribed channel: ``kind`` (book or trades), ``pair``, ``symbol``, its ``book`` (books only),
+    whether its snapshot has arrived, and ``last_rx``, the loop time of its last frame."""
+
     __slots__ = ("book", "kind", "last_rx", "pair", "snapshotted", "symbol")
 
     def __init__(self, kind: str, pair: str, symbol: str, book: OrderBook | None, now: float) -> None:
@@ -66,40 +72,54 @@ class _Channel:
 
 
 class BitfinexFeed(Feed):
-    source = "bitfinex"
-    channel_silence = CHANNEL_SILENCE
+    """Books and trades of ``pairs`` on one socket. ``depth`` is the book length asked for (one of
+    ``wire.LENGTHS``)."""
+
+    source = VENUE.tag
 
     def __init__(self, base_url: str, pairs: Iterable[str], *, depth: int = 25, books: bool = True,
                  trades: bool = True, bulk: bool = True, table: PairTable = DEFAULT_PAIRS, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if depth not in LENGTHS:
-            raise ValueError(f"Bitfinex book length must be one of {LENGTHS}, not {depth}")
+        if depth not in wire.LENGTHS:
+            raise ValueError(f"Bitfinex book length must be one of {wire.LENGTHS}, not {depth}")
         self.base_url = base_url.rstrip("/")
         self.depth = depth
         self.want_books = books
         self.want_trades = trades
-        self.flags = FLAG_SEQ_ALL | FLAG_CHECKSUM | (FLAG_BULK if bulk else 0)
-        self.symbols: dict[str, str] = {}
-        self.skipped: list[str] = []
-        for pair in pairs:
-            symbol = table.symbol("bitfinex", pair)
-            if symbol is None:
-                self.skipped.append(pair)
-            else:
-                self.symbols[symbol] = pair
+        self.flags = wire.FLAG_SEQ_ALL | wire.FLAG_CHECKSUM | (wire.FLAG_BULK if bulk else 0)
+        #: seconds without a frame before a channel is stale and resubscribed (a test may lower it)
+        self.channel_silence = CHANNEL_SILENCE
+        self.symbols, self.skipped = venue_symbols(table, self.source, pairs)  # venue symbol -> canonical pair
         self.books: dict[str, OrderBook] = {p: OrderBook(self.source, p) for p in self.symbols.values()}
         self.checksums_ok = 0
         self.resyncs = 0
         self.rejected_subscriptions: dict[str, str] = {}
-        self._chans: dict[int, _Channel] = {}
-        self._left: deque[int] = deque(maxlen=64)
+        self._chans: dict[int, Channel] = {}
+        self._left: deque[int] = deque(maxlen=LEFT_MEMORY)
         self._seq = 0
         self._maintenance = False
         self._seen_trades: dict[str, RecentIds] = {p: RecentIds(200) for p in self.symbols.values()}
         self._last_trade_id: dict[str, int] = {}
 
     def url(self) -> str:
-        return self.base_url + "/ws/2"
+        return self.base_url + wire.PATH
+
+    # -- what tests and tools may read ----------------------------------------------------------------
+
+    @property
+    def sequence(self) -> int:
+        """The last sequence number read on this socket (0 before the first): the next frame must carry one more."""
+        return self._seq
+
+    @property
+    def channels(self) -> Mapping[int, Channel]:
+        """The channels of this connection by channel id (a read-only view)."""
+        return MappingProxyType(self._chans)
+
+    @property
+    def remembered_channels(self) -> int:
+        """Channel ids held in memory, ours and recently left ones: bounded whatever the venue sends."""
+        return len(self._chans) + len(self._left)
 
     # -- connection -----------------------------------------------------------------------------------
 
@@ -107,7 +127,7 @@ class BitfinexFeed(Feed):
         self._chans.clear()
         self._seq = 0
         self._maintenance = False
-        await self.send_json({"event": "conf", "flags": self.flags})
+        await self.send_json({"event": wire.CONF, "flags": self.flags})
         for symbol in self.symbols:
             for msg in self._subscriptions(symbol):
                 await self.send_json(msg)
@@ -115,10 +135,10 @@ class BitfinexFeed(Feed):
     def _subscriptions(self, symbol: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         if self.want_books:
-            out.append({"event": "subscribe", "channel": "book", "symbol": symbol, "prec": "P0", "freq": "F0",
-                        "len": str(self.depth)})
+            out.append({"event": wire.SUBSCRIBE, "channel": wire.BOOK, "symbol": symbol, "prec": wire.PRECISION,
+                        "freq": wire.FREQUENCIES[0], "len": str(self.depth)})
         if self.want_trades:
-            out.append({"event": "subscribe", "channel": "trades", "symbol": symbol})
+            out.append({"event": wire.SUBSCRIBE, "channel": wire.TRADES, "symbol": symbol})
         return out
 
     def on_disconnected(self) -> None:
@@ -148,7 +168,7 @@ class BitfinexFeed(Feed):
         self._seq = seq
         chan = self._chans.get(msg[0])
         if chan is None:
-            if msg[0] not in self._left and msg[1] != "hb":
+            if msg[0] not in self._left and msg[1] != HEARTBEAT:
                 # Heartbeats may precede a channel's ack (seen in the 2021 capture); anything else for a channel
                 # that is neither ours nor one we just left is counted and logged (capped), never stored.
                 self.reject("frame for a channel we never subscribed", frame)
@@ -160,18 +180,18 @@ class BitfinexFeed(Feed):
                 self._book(chan, payload, frame)
             else:
                 self._trade_snapshot(chan, payload)
-        elif payload == "hb":
+        elif payload == HEARTBEAT:
             pass
-        elif payload == "cs":
+        elif payload == CHECKSUM:
             self._checksum(chan, msg[2])
-        elif payload == "te":
+        elif payload == TRADE_EXECUTED:
             self._trade(chan.pair, msg[2])
-        elif payload in ("tu", "fte", "ftu"):
+        elif payload in _IGNORED_WORDS:
             pass
         else:
             self.reject(f"unknown channel message {payload!r}", frame)
 
-    def _book(self, chan: _Channel, payload: list, frame: str | bytes) -> None:
+    def _book(self, chan: Channel, payload: list, frame: str | bytes) -> None:
         book = chan.book
         assert book is not None
         snapshot = not chan.snapshotted
@@ -217,10 +237,11 @@ class BitfinexFeed(Feed):
         if changes:
             self.emit(BookUpdate(self.source, chan.pair, book, False, changes, self.clock()))
 
-    def _checksum(self, chan: _Channel, value: Any) -> None:
-        if chan.book is None or not chan.snapshotted:
+    def _checksum(self, chan: Channel, value: Any) -> None:
+        book = chan.book
+        if book is None or not chan.snapshotted:
             return
-        mine = chan.book.bitfinex_checksum()
+        mine = checksum_of(book.top_bids(CHECKSUM_LEVELS), book.top_asks(CHECKSUM_LEVELS))  # never the whole book
         if mine == value:
             self.checksums_ok += 1
             return
@@ -240,7 +261,7 @@ class BitfinexFeed(Feed):
         self.emit(Trade(self.source, pair, price, abs(amount), "buy" if amount > 0 else "sell", mts / 1000.0,
                         str(trade_id)))
 
-    def _trade_snapshot(self, chan: _Channel, rows: list) -> None:
+    def _trade_snapshot(self, chan: Channel, rows: list) -> None:
         chan.snapshotted = True
         last = self._last_trade_id.get(chan.pair, 0)
         # Only trades newer than what we already reported (a reconnect replays the recent ones).
@@ -253,34 +274,38 @@ class BitfinexFeed(Feed):
 
     def _event(self, msg: dict) -> None:
         event = msg.get("event")
-        if event == "subscribed":
+        if event == wire.SUBSCRIBED:
             symbol = msg.get("symbol", "")
             pair = self.symbols.get(symbol)
             if pair is None:
                 return
             kind = msg.get("channel", "")
-            if kind not in ("book", "trades"):
-                self._left.append(msg.get("chanId"))  # a channel we do not read (ticker, candles): ignore it
+            chan_id = msg.get("chanId")
+            if type(chan_id) is not int:
+                self.reject("subscription ack without a channel id", orjson.dumps(msg))
                 return
-            book = self.books[pair] if kind == "book" else None
-            self._chans[msg["chanId"]] = _Channel(kind, pair, symbol, book, self.loop_time())
+            if kind not in (wire.BOOK, wire.TRADES):
+                self._left.append(chan_id)  # a channel we do not read (ticker, candles): ignore it
+                return
+            book = self.books[pair] if kind == wire.BOOK else None
+            self._chans[chan_id] = Channel(kind, pair, symbol, book, self.loop_time())
             self.rejected_subscriptions.pop(f"{kind} {symbol}", None)
-        elif event == "unsubscribed":
+        elif event == wire.UNSUBSCRIBED:
             pass
-        elif event == "error":
+        elif event == wire.ERROR:
             self._error(msg)
-        elif event == "info":
+        elif event == wire.INFO:
             self._info(msg)
-        elif event in ("conf", "pong"):
-            if event == "conf" and msg.get("status") != "OK":
+        elif event in (wire.CONF, wire.PONG):
+            if event == wire.CONF and msg.get("status") != wire.STATUS_OK:
                 log.warning("bitfinex refused conf flags %s: %s", self.flags, msg)
         else:
             self.reject(f"unknown event {event!r}", orjson.dumps(msg))
 
     def _error(self, msg: dict) -> None:
         code = msg.get("code")
-        if code == 10301:
-            return  # already subscribed: the channel we have is fine
+        if code == wire.ERR_ALREADY_SUBSCRIBED:
+            return  # the channel we have is fine
         what = f"{msg.get('channel', '?')} {msg.get('symbol', msg.get('chanId', ''))}".strip()
         text = f"{msg.get('msg', 'error')} ({code})"
         self.rejected_subscriptions[what] = text
@@ -290,36 +315,36 @@ class BitfinexFeed(Feed):
     def _info(self, msg: dict) -> None:
         code = msg.get("code")
         if "version" in msg:
-            if msg["version"] != 2:
-                self.fatal(f"server speaks API version {msg['version']}, not 2")
-            if msg.get("platform", {}).get("status") == 0:
+            if msg["version"] != wire.API_VERSION:
+                self.fatal(f"server speaks API version {msg['version']}, not {wire.API_VERSION}")
+            if msg.get("platform", {}).get("status") == wire.PLATFORM_MAINTENANCE:
                 self.set_status(STALE, "venue in maintenance (platform status 0)")
             return
-        if code == 20051:
-            raise Resync("venue restarting (info 20051)")
-        if code == 20060:
+        if code == wire.INFO_RESTART:
+            raise Resync(f"venue restarting (info {code})")
+        if code == wire.INFO_MAINTENANCE:
             self._maintenance = True
-            self.set_status(STALE, "venue maintenance (info 20060): paused")
-        elif code == 20061:
+            self.set_status(STALE, f"venue maintenance (info {code}): paused")
+        elif code == wire.INFO_MAINTENANCE_OVER:
             self._maintenance = False
-            self._resync_all("maintenance over (info 20061)")
+            self._resync_all(f"maintenance over (info {code})")
 
     # -- resync and health ----------------------------------------------------------------------------
 
-    def _resubscribe(self, chan: _Channel, reason: str) -> None:
+    def _resubscribe(self, chan: Channel, reason: str) -> None:
         self.resyncs += 1
         for chan_id, c in list(self._chans.items()):
             if c is chan:
                 del self._chans[chan_id]
                 self._left.append(chan_id)  # its last frames may still be on the wire
-                self.send_later({"event": "unsubscribe", "chanId": chan_id})
+                self.send_later({"event": wire.UNSUBSCRIBE, "chanId": chan_id})
         sub = next(m for m in self._subscriptions(chan.symbol) if m["channel"] == chan.kind)
         self.send_later(sub)
         self.set_status(RESYNCING, reason)
 
     def _resync_all(self, reason: str) -> None:
         for chan in list(self._chans.values()):
-            if chan.kind == "book":
+            if chan.kind == wire.BOOK:
                 self._resubscribe(chan, reason)
         self.set_status(RESYNCING, reason)
 
@@ -336,7 +361,7 @@ class BitfinexFeed(Feed):
         if self.rejected_subscriptions:
             detail = "; ".join(f"{k}: {v}" for k, v in sorted(self.rejected_subscriptions.items()))
         if self.skipped:
-            detail = "; ".join(filter(None, [detail, "not on Bitfinex: " + ", ".join(self.skipped)]))
+            detail = "; ".join(filter(None, [detail, f"not on {VENUE.name}: " + ", ".join(self.skipped)]))
         self.set_status(LIVE, detail)
 
     def check_health(self, now: float) -> None:

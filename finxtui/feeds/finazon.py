@@ -6,7 +6,8 @@ second (same ``t`` while the minute lasts), so every frame becomes a :class:`Bar
 minute's open in UNIX seconds. The key travels in the URL (``/v1?apikey=…``): :meth:`display_url` masks it
 and nothing here logs :meth:`url`.
 
-Choices (facts and open points: ``reference/finx-finazon-protocols.md`` part B and section C 10-17):
+Choices (facts and open points: ``reference/finx-finazon-protocols.md`` part B and section C 10-17; the wire
+facts themselves: :mod:`finxtui.wire.finazon`):
 
 - No API key: the feed never connects. It yields one ``error`` status naming ``FINAZON_API_KEY`` and then
   ends the iteration (a key only arrives with a new configuration, hence a new feed). The same holds when
@@ -36,31 +37,30 @@ import logging
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import orjson
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from finxtui.feeds.session import Feed, Resync
+from finxtui.feeds.symbols import venue_symbols
 from finxtui.model.events import ERROR, LIVE, STALE, Bar, Event, Tick
 from finxtui.model.pairs import DEFAULT_PAIRS, PairTable
+from finxtui.wire import finazon as wire
+from finxtui.wire.venues import FINAZON as VENUE
 
 log = logging.getLogger("finxtui.feeds.finazon")
 
-SOURCE = "finazon"
-KEY_VAR = "FINAZON_API_KEY"
-DATASET = "us_stocks_essential"
-FREQUENCY = "1s"
-AGGREGATION = "1m"
-BAR_SECONDS = 60
+SOURCE = VENUE.tag
+KEY_VAR = VENUE.key_vars[0]
+FREQUENCY = "1s"  # the fastest re-send of a forming bar the venue offers (wire.FREQUENCIES)
+BAR_SECONDS = wire.BAR_SECONDS
 INTERPOLATED = "interpolated"
-HEARTBEAT = {"event": "heartbeat"}
-SUCCESS_SUBSCRIPTION = "SUCCESS_SUBSCRIPTION"
+HEARTBEAT = {"event": wire.HEARTBEAT}
 
 _AUTH_WORDS = ("api key", "apikey", "unauthorized", "unauthorised", "invalid key", "authentication", "forbidden")
 _TICKER_ERROR = re.compile(r"\bticker (\S+) you have specified", re.IGNORECASE)
-_BAR_FIELDS = ("t", "o", "h", "l", "c", "v")
 _NUMBER = (int, float)
 _MAX_SECONDS = 1e11  # a bar time past this is in milliseconds (year 5138 in seconds): not the venue's unit
 
@@ -132,14 +132,7 @@ class FinazonFeed(Feed):
         self.api_key = (api_key or "").strip()
         self.interpolate = interpolate
         self.table = table
-        self.symbols: dict[str, str] = {}  # Finazon ticker -> canonical pair
-        self.skipped: list[str] = []
-        for pair in pairs:
-            symbol = table.symbol(SOURCE, pair)
-            if symbol is None:
-                self.skipped.append(pair)
-            else:
-                self.symbols[symbol] = pair
+        self.symbols, self.skipped = venue_symbols(table, SOURCE, pairs)  # venue symbol -> canonical pair
         self._digits: dict[str, int] = {}
         for pair in self.symbols.values():
             info = table.get(pair)
@@ -162,18 +155,18 @@ class FinazonFeed(Feed):
     # -- URLs and credentials -------------------------------------------------------------------------
 
     def url(self) -> str:
-        return f"{self.base_url}/v1?apikey={quote(self.api_key, safe='')}"
+        return wire.url(self.base_url, self.api_key)
 
     def display_url(self) -> str:
-        return f"{self.base_url}/v1?apikey=***"
+        return f"{self.base_url}{wire.PATH}?{wire.KEY_PARAM}=***"
 
     def credential_hint(self) -> str:
         return f"set {KEY_VAR}"
 
     def subscription(self) -> dict[str, Any]:
         """The one subscribe event this feed sends on every connection."""
-        return {"event": "subscribe", "dataset": DATASET, "tickers": list(self.symbols), "channel": "bars",
-                "frequency": FREQUENCY, "aggregation": AGGREGATION}
+        return {"event": wire.SUBSCRIBE, "dataset": wire.DEFAULT_DATASET, "tickers": list(self.symbols),
+                "channel": wire.CHANNEL, "frequency": FREQUENCY, "aggregation": wire.AGGREGATION}
 
     # -- iteration ------------------------------------------------------------------------------------
 
@@ -225,7 +218,7 @@ class FinazonFeed(Feed):
 
     def _bar(self, msg: dict, frame: str | bytes) -> None:
         try:
-            t, o, h, low, c, v = (msg[k] for k in _BAR_FIELDS)
+            t, o, h, low, c, v = (msg[k] for k in wire.BAR_FIELDS)
         except KeyError:
             self.reject(_BAR_MISSING, frame)
             return
@@ -265,13 +258,13 @@ class FinazonFeed(Feed):
 
     def _status_frame(self, msg: dict, frame: str | bytes) -> None:
         status = msg.get("status")
-        if status == "success":
-            if msg.get("code") == SUCCESS_SUBSCRIPTION:
+        if status == wire.STATUS_SUCCESS:
+            if msg.get("code") == wire.SUCCESS_SUBSCRIPTION:
                 self._ack(self.loop_time())
-            elif msg.get("event") == "heartbeat":
+            elif msg.get("event") == wire.HEARTBEAT:
                 self.heartbeat_replies += 1
             # Other acks (unsubscribe, reset) need nothing.
-        elif status == "error":
+        elif status == wire.STATUS_ERROR:
             self._error(str(msg.get("message", "")))
         else:
             self.reject(_UNKNOWN_FRAME, frame)

@@ -31,7 +31,7 @@ import traceback
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Protocol
 
-from finxtui.feeds.session import Backoff
+from finxtui.feeds.backoff import Backoff
 from finxtui.model.events import CONNECTING, ERROR, LIVE, RECONNECTING, RESYNCING, STALE, Event, Status
 
 log = logging.getLogger("finxtui.feeds.merge")

@@ -7,6 +7,9 @@ and a cooperative yield so a busy socket never starves the event loop. Subclasse
 they subscribe in :meth:`on_connected`, turn frames into events in :meth:`on_frame`, and judge liveness
 in :meth:`check_health`.
 
+Its helpers have modules of their own: :mod:`~finxtui.feeds.backoff` (when to retry) and
+:mod:`~finxtui.feeds.rejects` (frames it cannot use); ``Backoff`` and ``REJECT_LOG_BURST`` are re-exported here.
+
 Why a hand-made watchdog: ``asyncio.timeout`` around each ``recv`` costs about 4 µs a frame, a quarter of
 the per-frame budget. Instead one timer re-arms itself a few times a second and wakes the reader (by
 cancelling its ``recv``, which websockets documents as safe) only when the socket has been quiet.
@@ -16,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from asyncio import current_task
 from collections import deque
@@ -28,6 +30,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
+from finxtui.feeds.backoff import Backoff
+from finxtui.feeds.rejects import REJECT_LOG_BURST, Rejections
 from finxtui.model.events import (
     CONNECTING,
     ERROR,
@@ -44,66 +48,6 @@ log = logging.getLogger("finxtui.feeds")
 YIELD_EVERY = 0.002  # seconds of uninterrupted work before the reader lets the event loop run
 WAKE_INTERVAL = 0.5  # how often a quiet socket wakes the reader to check health
 MAX_FRAME = 16 * 1024 * 1024  # a frame larger than this is a protocol error, not data
-REJECT_LOG_BURST = 20  # log lines per kind of rejected frame a minute before the rest are only counted
-
-
-class RecentIds:
-    """The last ``maxlen`` distinct ids added, for dropping repeats (replayed trades after a reconnect).
-
-    A ``deque(maxlen=...)`` alone answers ``in`` by scanning every entry: 500 string compares a BitMEX trade,
-    a quarter of the feed's time at full rate. The set answers in O(1); the deque keeps the order to forget.
-    """
-
-    __slots__ = ("_ids", "_order")
-
-    def __init__(self, maxlen: int) -> None:
-        self._order: deque = deque(maxlen=maxlen)
-        self._ids: set = set()
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._ids
-
-    def __len__(self) -> int:
-        return len(self._order)
-
-    def add(self, key: object) -> None:
-        if key in self._ids:
-            return
-        order = self._order
-        if len(order) == order.maxlen:
-            self._ids.discard(order[0])  # the deque drops it on append
-        order.append(key)
-        self._ids.add(key)
-
-
-class Backoff:
-    """Exponential backoff with full jitter, a cap, and a reset after a healthy connection."""
-
-    def __init__(self, base: float = 0.5, cap: float = 30.0, factor: float = 2.0, jitter: float = 0.5,
-                 healthy_after: float = 20.0, rng: random.Random | None = None) -> None:
-        self.base = base
-        self.cap = cap
-        self.factor = factor
-        self.jitter = jitter
-        self.healthy_after = healthy_after
-        self.failures = 0
-        self.rng = rng or random.Random()
-
-    def delay(self) -> float:
-        """The wait before the next attempt; each call counts one failure."""
-        raw = min(self.cap, self.base * self.factor ** self.failures)
-        self.failures += 1
-        # Jitter spreads reconnects of many clients; never below half the nominal delay.
-        return raw * (1 - self.jitter * self.rng.random())
-
-    def bound(self) -> float:
-        """The longest the next delay can be (for tests and status text)."""
-        return min(self.cap, self.base * self.factor ** self.failures)
-
-    def connected_for(self, seconds: float) -> None:
-        """A connection ended after ``seconds``; a healthy one resets the backoff."""
-        if seconds >= self.healthy_after:
-            self.failures = 0
 
 
 class FatalFeedError(Exception):
@@ -132,7 +76,6 @@ class Feed:
         self.ws: ClientConnection | None = None
         self.state = ""
         self.detail = ""
-        self.rejected_frames = 0
         self.frames = 0
         self._out: deque[Event] = deque()
         self._closed = False
@@ -152,8 +95,7 @@ class Feed:
         self._sleep_until: float | None = None
         self._outbox: list[str] = []
         self._socket_stale = False
-        self.rejections: dict[str, int] = {}
-        self._reject_window: dict[str, list] = {}  # kind -> [window start, lines logged, lines held back]
+        self.rejects = Rejections(log)
 
     # -- what subclasses provide ----------------------------------------------------------------------
 
@@ -164,10 +106,6 @@ class Feed:
     def display_url(self) -> str:
         """The URL as it may be shown or logged: never with a credential in it."""
         return self.url()
-
-    def connect_kwargs(self) -> dict[str, Any]:
-        """Extra ``websockets.connect`` arguments (headers, subprotocols)."""
-        return {}
 
     async def on_connected(self, ws: ClientConnection) -> None:
         """Subscribe. Called once per connection, before any frame is read."""
@@ -213,27 +151,18 @@ class Feed:
         self._out.append(Status(self.source, state, detail, self.clock()))
 
     def reject(self, reason: str, frame: str | bytes = b"") -> None:
-        """A frame we cannot use: count it, log it once with its reason and a sample, carry on.
+        """A frame we cannot use: count it, log it with its reason and a sample (a flood is capped), carry on."""
+        self.rejects.add(self.source, reason, frame)
 
-        A flood is rate limited: past ``REJECT_LOG_BURST`` lines of one kind a minute the rest are counted
-        and summed up in one line when the minute ends, so garbage cannot fill the disk.
-        """
-        self.rejected_frames += 1
-        kind = reason.split(":", 1)[0]  # "KeyError: 123" and "KeyError: 456" are one kind of rejection
-        seen = self.rejections.get(kind, 0)
-        self.rejections[kind] = seen + 1
-        now = time.monotonic()
-        window = self._reject_window.get(kind)
-        if window is None or now - window[0] >= 60.0:
-            if window is not None and window[2]:
-                log.warning("%s: %d more frames rejected (%s) in the last minute", self.source, window[2], kind)
-            window = self._reject_window[kind] = [now, 0, 0]
-        if window[1] < REJECT_LOG_BURST:
-            window[1] += 1
-            sample = frame[:160] if isinstance(frame, (str, bytes)) else repr(frame)[:160]
-            log.warning("%s: rejected frame (%s, %d so far): %r", self.source, reason, seen + 1, sample)
-        else:
-            window[2] += 1
+    @property
+    def rejected_frames(self) -> int:
+        """Frames this feed could not use, in all."""
+        return self.rejects.total
+
+    @property
+    def rejections(self) -> dict[str, int]:
+        """Rejected frames by kind (a reason up to its first colon)."""
+        return self.rejects.by_kind
 
     def fatal(self, reason: str) -> None:
         """Stop retrying: credentials or configuration are wrong. The user can still ask to reconnect."""
@@ -443,7 +372,7 @@ class Feed:
         try:
             ws = await websockets.connect(self.url(), open_timeout=self.open_timeout, max_size=MAX_FRAME,
                                           compression="deflate", ping_interval=20, ping_timeout=20,
-                                          close_timeout=2, logger=_QUIET, **self.connect_kwargs())
+                                          close_timeout=2, logger=_QUIET)
         except InvalidStatus as exc:
             code = exc.response.status_code
             self._reason = f"refused with HTTP {code}"
@@ -512,5 +441,5 @@ def _describe_connect_error(exc: BaseException) -> str:
     return f"cannot connect: {exc}"
 
 
-__all__ = ["CONNECTING", "ERROR", "LIVE", "RECONNECTING", "RESYNCING", "STALE", "Backoff", "FatalFeedError",
-           "Feed", "Resync"]
+__all__ = ["CONNECTING", "ERROR", "LIVE", "MAX_FRAME", "RECONNECTING", "REJECT_LOG_BURST", "RESYNCING", "STALE",
+           "Backoff", "FatalFeedError", "Feed", "Resync"]

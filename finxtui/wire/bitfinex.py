@@ -21,6 +21,19 @@ FLAG_SEQ_ALL = 65536
 FLAG_CHECKSUM = 131072
 FLAG_BULK = 536870912
 
+# Events (A2-A4, A9): ``{"event": …}`` objects; the client sends conf, subscribe, unsubscribe and ping.
+CONF = "conf"
+SUBSCRIBE = "subscribe"
+UNSUBSCRIBE = "unsubscribe"
+SUBSCRIBED = "subscribed"
+UNSUBSCRIBED = "unsubscribed"
+INFO = "info"
+ERROR = "error"
+PING = "ping"
+PONG = "pong"
+STATUS_OK = "OK"  # ``status`` of a conf or unsubscribe reply that succeeded
+PLATFORM_MAINTENANCE = 0  # ``platform.status`` of the first info event while the venue is in maintenance
+
 # Channels and payload words.
 BOOK = "book"
 TRADES = "trades"

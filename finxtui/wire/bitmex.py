@@ -32,9 +32,18 @@ PING_AFTER = 5.0
 PONG_WITHIN = 5.0
 
 # Tables.
+INSTRUMENT = "instrument"
+QUOTE = "quote"
+TRADE = "trade"
+TRADE_BIN_1M = "tradeBin1m"
+POSITION = "position"
+MARGIN = "margin"
+ORDER = "order"
+EXECUTION = "execution"
 L2_FULL = "orderBookL2"
 L2_25 = "orderBookL2_25"
 BOOK_TABLES = (L2_FULL, L2_25)
+L2_25_LEVELS = 25  # levels a side in orderBookL2_25; orderBookL2 is the whole book
 PUBLIC_TABLES = ("instrument", "quote", "trade", "tradeBin1m", *BOOK_TABLES)
 PRIVATE_TABLES = ("position", "margin", "order", "execution")
 NO_SYMBOL_TABLES = ("margin",)  # account-wide: subscribed without ``:SYMBOL``
@@ -43,6 +52,13 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {"position": ("account", "symbol", "curre
                                         "margin": ("account", "currency"),
                                         "order": ("orderID",),
                                         "execution": ("execID",)}
+
+# Table actions (B5): a ``partial`` image first, then deltas.
+PARTIAL = "partial"
+INSERT = "insert"
+UPDATE = "update"
+DELETE = "delete"
+DELTA_ACTIONS = (INSERT, UPDATE, DELETE)
 
 # Book rows: ``side`` is "Buy" for bids and "Sell" for asks.
 BUY = "Buy"

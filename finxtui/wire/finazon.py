@@ -21,6 +21,10 @@ UNSUBSCRIBE = "unsubscribe"
 HEARTBEAT = "heartbeat"
 RESET = "reset"
 
+# ``status`` of a reply: an ack (with ``code``) or an error (with ``message``).
+STATUS_SUCCESS = "success"
+STATUS_ERROR = "error"
+
 # Ack codes.
 SUCCESS_SUBSCRIPTION = "SUCCESS_SUBSCRIPTION"
 SUCCESS_UNSUBSCRIPTION = "SUCCESS_UNSUBSCRIPTION"

@@ -27,6 +27,10 @@ KEEP_ALIVE = "keepAlive"
 GET_SPOT_RATES = "getSpotRates"
 LIST_DERIBIT_CONTRACTS = "listDeribitContracts"
 
+# Request fields: a function's name and the key, in the query string or the JSON message.
+FUNCTION_FIELD = "functionName"
+KEY_FIELD = "APIKey"
+
 # Frames.
 STREAMING_RESULT = "streaming"  # the ``results`` of a pushed tick
 RESULT_DATA = "resultData"

@@ -11,8 +11,8 @@ from decimal import Decimal
 
 def js_number(x: float | int) -> str:
     """``String(x)`` in JavaScript for a finite number."""
-    if isinstance(x, int) and not isinstance(x, bool):
-        if abs(x) < 10**21:
+    if isinstance(x, int):
+        if abs(x) < 10**21 and not isinstance(x, bool):
             return str(x)
         x = float(x)
     if x != x or x in (float("inf"), float("-inf")):

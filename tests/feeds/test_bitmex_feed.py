@@ -88,13 +88,13 @@ async def test_bad_signature_is_an_account_error_without_retries(sim: Simulator,
         assert "Signature not valid" in error.detail and "BITMEX_API_SECRET" in error.detail
         await run.status("live")  # the market data keeps flowing
         await asyncio.sleep(2)
-        assert run.feed._attempts == 1, "no reconnect storm"
+        assert run.feed.attempts == 1, "no reconnect storm"
         assert run.states("account").count("error") == 1
         assert [s for s in run.statuses() if s.state == "error"] == []
         # The feed's own reconnects do not retry a rejected key...
         sim.faults.drop("bitmex")
         await run.status("reconnecting", after=0)
-        await run.until(lambda: run.feed._attempts == 2)
+        await run.until(lambda: run.feed.attempts == 2)
         await run.status("live", after=len(run.statuses()) - 1)
         assert run.states("account").count("error") == 1
         # ...but the user's reconnect (the r key) tries it once more.
@@ -157,5 +157,5 @@ async def test_silent_socket_is_pinged_and_kept(paused_sim: Simulator) -> None:
     async with FeedRunner(feed_for(paused_sim)) as run:
         await run.status("live")
         await asyncio.sleep(7)  # no market activity: the feed pings after 5 s and the venue pongs
-        assert run.feed.ws is not None and run.feed._attempts == 1
+        assert run.feed.ws is not None and run.feed.attempts == 1
         assert "reconnecting" not in run.states()

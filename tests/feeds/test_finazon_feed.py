@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from finxtui.sim.bars import BarBuilder, BarState
 
 from finxtui.feeds.finazon import FinazonFeed, interpolation_points, is_auth_error
 from finxtui.feeds.session import Backoff
 from finxtui.model.events import Bar, Status, Tick
 from finxtui.model.pairs import PairTable
-from finxtui.sim.bars import BarBuilder, BarState
 from finxtui.sim.credentials import DEMO_FINAZON_KEY
 from finxtui.sim.server import Simulator
 from tests.feeds.runner import FeedRunner
@@ -50,7 +50,7 @@ def make_feed(sim: Simulator, pairs: list[str] = EQUITIES, key: str = DEMO_FINAZ
 def trade_all(sim: Simulator) -> None:
     """Step a paused simulator until every equity has a forming bar."""
     for _ in range(200):
-        if all(sim.bars[p].current is not None for p in EQUITIES):
+        if all(sim.finazon.bars[p].current is not None for p in EQUITIES):
             return
         sim.step(20)
     raise AssertionError("the simulated equities never traded")
@@ -109,7 +109,7 @@ async def test_bars_match_the_simulator_and_status_goes_live(paused_sim: Simulat
             assert bar.ts == int(bar.ts) and int(bar.ts) % 60 == 0
             assert bar.interval == 60
             assert abs(bar.ts - time.time()) < 120  # seconds, not milliseconds
-            state = sim_bar(paused_sim.bars[bar.pair], bar.ts)
+            state = sim_bar(paused_sim.finazon.bars[bar.pair], bar.ts)
             if state is None:  # a new minute with no trade yet repeats the last close
                 assert bar.v == 0 and bar.o == bar.h == bar.l == bar.c
             else:
@@ -122,12 +122,12 @@ async def test_new_trades_show_in_the_next_bar(paused_sim: Simulator) -> None:
     trade_all(paused_sim)
     async with asyncio.timeout(10), Run(make_feed(paused_sim, ["AAPL"])) as run:
         await run.bar_after("AAPL", 0)
-        before = paused_sim.bars["AAPL"].current
+        before = paused_sim.finazon.bars["AAPL"].current
         assert before is not None
         volume = before.v
-        while paused_sim.bars["AAPL"].current is before and before.v == volume:
+        while paused_sim.finazon.bars["AAPL"].current is before and before.v == volume:
             paused_sim.step(10)
-        state = paused_sim.bars["AAPL"].current
+        state = paused_sim.finazon.bars["AAPL"].current
         assert state is not None
         target = (state.t, state.c, round(state.v))
         await run.until(lambda: any((b.ts, b.c, b.v) == target for b in run.bars("AAPL")), timeout=4)
@@ -160,7 +160,7 @@ async def test_only_refused_tickers_is_a_fatal_error(sim: Simulator) -> None:
         error = await run.status("error")
         assert "TSLA" in error.detail
         await asyncio.sleep(0.5)
-        assert run.feed._attempts == 1
+        assert run.feed.attempts == 1
         assert [s.state for s in run.statuses()] == ["connecting", "error"]
 
 
@@ -272,7 +272,7 @@ async def test_no_key_reports_once_and_never_connects(sim: Simulator) -> None:
         events = [event async for event in feed]
     assert len(events) == 1 and isinstance(events[0], Status)
     assert events[0].state == "error" and "FINAZON_API_KEY" in events[0].detail
-    assert feed._attempts == 0 and not sim.connections["finazon"]
+    assert feed.attempts == 0 and not sim.connections["finazon"]
 
 
 async def test_bad_key_is_one_error_without_retries(sim: Simulator, feed_logs: pytest.LogCaptureFixture) -> None:
@@ -280,7 +280,7 @@ async def test_bad_key_is_one_error_without_retries(sim: Simulator, feed_logs: p
         error = await run.status("error")
         assert "FINAZON_API_KEY" in error.detail and "401" in error.detail
         await asyncio.sleep(3.0)
-        assert run.feed._attempts == 1
+        assert run.feed.attempts == 1
         assert [s.state for s in run.statuses()] == ["connecting", "error"]
         assert not sim.connections["finazon"]
     assert all(BAD_KEY not in s.detail for s in run.statuses())
@@ -293,7 +293,7 @@ async def test_key_refused_by_an_error_frame_is_fatal(sim: Simulator) -> None:
         error = await run.status("error")
         assert "FINAZON_API_KEY" in error.detail and "Invalid API key" in error.detail
         await asyncio.sleep(1.0)
-        assert run.feed._attempts == 1
+        assert run.feed.attempts == 1
         assert "reconnecting" not in [s.state for s in run.statuses()]
 
 
@@ -317,7 +317,7 @@ async def test_no_pair_on_finazon_reports_and_ends(sim: Simulator) -> None:
     async with asyncio.timeout(5):
         events = [event async for event in feed]
     assert [(e.state, e.detail) for e in events] == [("error", "none of the pairs is on Finazon (BTC:USD)")]
-    assert feed._attempts == 0
+    assert feed.attempts == 0
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:9", "ws://127.0.0.1:port", "ws://[::1", "ws://h/x?apikey=1"])
@@ -341,7 +341,7 @@ async def test_dropped_connection_reconnects_and_bars_resume(sim: Simulator) -> 
         mark = len(run.events)
         await run.bar_after("AAPL", mark)
         await run.bar_after("MSFT", mark)
-        assert run.feed._attempts == 2
+        assert run.feed.attempts == 2
 
 
 async def test_stalled_ticker_is_stale_by_name_then_live(sim: Simulator) -> None:
@@ -360,7 +360,7 @@ async def test_stalled_ticker_is_stale_by_name_then_live(sim: Simulator) -> None
             "MSFT kept flowing during the AAPL stall"
         await run.status("live", after=run.statuses().index(stale) + 1, timeout=6)
         await run.bar_after("AAPL", mark)
-        assert feed._attempts == 1, "a quiet ticker is not a dead socket"
+        assert feed.attempts == 1, "a quiet ticker is not a dead socket"
 
 
 async def test_stalled_socket_goes_stale_then_reconnects(sim: Simulator) -> None:

@@ -32,7 +32,6 @@ from finxtui.feeds.session import Backoff
 from finxtui.model.events import Status, Tick
 from finxtui.model.pairs import PairTable
 from finxtui.sim.credentials import DEMO_FINX_KEY
-from finxtui.sim.finx import history_for
 from finxtui.sim.instruments import FINX_EXCHANGES
 from finxtui.sim.market import SimTick
 from finxtui.sim.server import Simulator
@@ -68,11 +67,11 @@ def utc_ms(day_text: str, time_text: str) -> int:
 def sim_rows(sim: Simulator, pair: str, day: date) -> list[tuple[int, str, float]]:
     """The simulator's own full day, as (epoch ms, exchange, price), in its time order."""
     return [(utc_ms(r["date"], r["time"]), r["exchange"], float(r["price"]))
-            for r in history_for(sim).rows(pair, day)]
+            for r in sim.finx.history.rows(pair, day)]
 
 
 def past_day(sim: Simulator, days: int = 2) -> date:
-    return history_for(sim).today() - timedelta(days=days)
+    return sim.finx.history.today() - timedelta(days=days)
 
 
 class ClientLogs:
@@ -106,7 +105,7 @@ async def test_ticks_of_three_pairs_come_over_three_sockets(sim: Simulator, finx
         assert len(sim.connections["finx"]) == 3
         assert {p: s.connects for p, s in feed.streams.items()} == dict.fromkeys(PAIRS, 1)
     got = ticks(run)
-    recorded = {p: set(sim_rows(sim, p, history_for(sim).today())) for p in PAIRS}
+    recorded = {p: set(sim_rows(sim, p, sim.finx.history.today())) for p in PAIRS}
     now = time.time()
     for tick in got:
         assert type(tick) is Tick and tick.source == "finx" and tick.pair in PAIRS
@@ -219,7 +218,7 @@ async def test_unlisted_pairs_are_named_and_reconnect_and_aclose_reach_every_str
 
 
 async def test_keepalive_keeps_a_stream_open_past_the_idle_limit(sim: Simulator) -> None:
-    sim.finx_idle_limit = 1.5  # FinX's 300 s, shortened
+    sim.settings.finx_idle_limit = 1.5  # FinX's 300 s, shortened
     kept = finx_feed(sim, ["BTC:USD"])
     kept.streams["BTC:USD"].keepalive_every = 0.3
     silent = finx_feed(sim, ["ETH:USD"])  # the default 270 s: never sends one in this test
@@ -298,7 +297,7 @@ async def test_authenticate_and_snap_share_one_socket(paused_sim: Simulator) -> 
     async with FinxClient(paused_sim.base_url("finx"), DEMO_FINX_KEY) as client:
         await client.authenticate()
         snap = await client.tick_snap("ETH:USD")
-        latest = history_for(paused_sim).latest("ETH:USD")
+        latest = paused_sim.finx.history.latest("ETH:USD")
         assert latest is not None and snap is not None
         assert (round(snap.ts * 1000), snap.exchange, snap.price) == (latest.ms, latest.exchange, float(latest.price))
         assert snap.source == "finx" and snap.pair == "ETH:USD"
@@ -328,7 +327,7 @@ async def test_history_pages_through_a_whole_past_day(paused_sim: Simulator) -> 
 
 async def test_history_keeps_every_tick_sharing_a_page_boundary_millisecond(paused_sim: Simulator) -> None:
     day = past_day(paused_sim, 4)
-    history = history_for(paused_sim)
+    history = paused_sim.finx.history
     base = history.rows("SOL:USD", day)
     boundary = base[PAGE_ROWS - 3]  # the first page will end in the middle of this millisecond's ticks
     ms = utc_ms(boundary["date"], boundary["time"])
@@ -387,7 +386,7 @@ async def test_function_failures_are_clear_errors_without_the_key(sim: Simulator
 
 
 async def test_client_reopens_a_socket_the_venue_let_go(paused_sim: Simulator) -> None:
-    paused_sim.finx_idle_limit = 0.4
+    paused_sim.settings.finx_idle_limit = 0.4
     async with FinxClient(paused_sim.base_url("finx"), DEMO_FINX_KEY) as client:
         await client.authenticate()
         async with asyncio.timeout(5):

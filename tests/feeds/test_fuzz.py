@@ -94,7 +94,7 @@ def test_bitfinex_parser_survives_anything(frames: list) -> None:
     for frame in frames:
         if isinstance(frame, tuple):
             chan, payload = frame
-            seq = feed._seq + 1
+            seq = feed.sequence + 1
             body = [chan, *payload] if isinstance(payload, tuple) else [chan, payload]
             frame = encoded([*body, seq])
         check(feed, frame)

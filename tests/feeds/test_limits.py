@@ -9,11 +9,11 @@ import orjson
 import pytest
 
 from finxtui.feeds import session
-from finxtui.feeds.bitfinex import BitfinexFeed
+from finxtui.feeds.bitfinex import LEFT_MEMORY, BitfinexFeed
 from finxtui.feeds.bitmex import BitmexFeed
 from finxtui.feeds.session import Backoff
-from finxtui.sim import bitfinex as sim_bitfinex
 from finxtui.sim.server import Simulator
+from finxtui.sim.settings import SimSettings
 from tests.feeds.replayer import CaptureServer
 from tests.feeds.runner import FeedRunner
 
@@ -44,7 +44,7 @@ async def test_flood_of_unknown_channels_is_counted_not_kept(tmp_path: Path) -> 
         async with FeedRunner(feed) as run:
             await run.until(lambda: feed.frames >= len(frames))
     assert feed.rejections["frame for a channel we never subscribed"] == 3000
-    assert feed._chans == {} and len(feed._left) <= 64
+    assert not feed.channels and feed.remembered_channels <= LEFT_MEMORY
 
 
 async def test_flood_of_unknown_bitmex_tables_is_not_stored(tmp_path: Path) -> None:
@@ -58,9 +58,9 @@ async def test_flood_of_unknown_bitmex_tables_is_not_stored(tmp_path: Path) -> N
     assert not any(t.startswith("junk") for t in feed.store.keys)
 
 
-async def test_venue_subscription_limit_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sim_bitfinex, "CHANNEL_LIMIT", 3)
-    async with Simulator(seed=2) as sim:
+async def test_venue_subscription_limit_is_reported() -> None:
+    # The venue allows 25 channels a socket; three makes a small test of it.
+    async with Simulator(seed=2, settings=SimSettings(bitfinex_channel_limit=3)) as sim:
         feed = BitfinexFeed(sim.base_url("bitfinex"), ["BTC:USD", "ETH:USD"])
         async with FeedRunner(feed) as run:
             live = await run.status("live")

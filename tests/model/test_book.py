@@ -1,38 +1,11 @@
-"""OrderBook views and the Bitfinex checksum, against the reference's worked examples."""
+"""OrderBook views and the pair table (the Bitfinex checksum and number text are wire facts: tests/wire)."""
 
 from __future__ import annotations
 
 import pytest
 
-from finxtui.model.book import ASK, BID, OrderBook, checksum_of, checksum_string
-from finxtui.model.jsnum import js_number, wire_number
+from finxtui.model.book import ASK, BID, OrderBook
 from finxtui.model.pairs import DEFAULT_PAIRS, PairTable, canonical, decimals_of
-
-
-def test_reference_checksum_examples() -> None:
-    assert checksum_of([(6000, 1), (5900, 2)], [(6100, 3), (6200, 4)]) == 1756193398
-    bids = [(7254.7, 3.3), (7254.6, 0.5)]
-    asks = [(7254.8, 1.25), (7255.0, 0.1)]
-    assert checksum_string(bids, asks) == "7254.7:3.3:7254.8:-1.25:7254.6:0.5:7255:-0.1"
-    assert checksum_of(bids, asks) == -858297765
-    assert checksum_of(bids[1:], asks) == 1610158860
-
-
-def test_checksum_skips_missing_levels_on_a_short_side() -> None:
-    assert checksum_string([(10.0, 1.0)], [(11.0, 2.0), (12.0, 3.0)]) == "10:1:11:-2:12:-3"
-
-
-@pytest.mark.parametrize(("value", "text"), [
-    (7255.0, "7255"), (7254.7, "7254.7"), (-0.1, "-0.1"), (0.00001, "0.00001"), (1.7e-8, "1.7e-8"),
-    (1e21, "1e+21"), (0.1 + 0.2, "0.30000000000000004"), (3, "3"), (1e-6, "0.000001"), (1e-7, "1e-7"),
-])
-def test_js_number(value: float, text: str) -> None:
-    assert js_number(value) == text
-
-
-def test_wire_number_drops_the_point_zero() -> None:
-    assert wire_number(97250.0) == 97250 and isinstance(wire_number(97250.0), int)
-    assert wire_number(0.5) == 0.5
 
 
 def test_book_views() -> None:

@@ -3,8 +3,9 @@
 BitMEX sends a ``partial`` (a table image) per topic, then deltas. "You may receive other messages before
 the partial comes through. In that case, drop any messages received until you have received the partial."
 The partial's ``keys`` give row identity; tables without keys (quote, trade, tradeBin) are insert-only and
-kept to a bounded length. The order book does not live here (see ``feeds/bitmex.py``): it needs speed and
-a price per level, not rows.
+kept to a bounded length. The order book does not live here (see :mod:`.feed`): it needs speed and a price
+per level, not rows. This is how a client keeps BitMEX's tables (it was in ``model/``, which holds only
+normalized data), so it lives with the BitMEX feed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from typing import Any
+
+from finxtui.wire.bitmex import DELTA_ACTIONS, INSERT, PARTIAL, UPDATE
 
 Row = dict[str, Any]
 MAX_UNKEYED = 200
@@ -79,9 +82,9 @@ class TableStore:
         data = msg.get("data")
         if not isinstance(table, str) or not isinstance(data, list):
             raise ValueError("not a table message")
-        if action == "partial":
+        if action == PARTIAL:
             return self._partial(table, msg, data)
-        if action not in ("insert", "update", "delete"):
+        if action not in DELTA_ACTIONS:
             raise ValueError(f"unknown action {action!r}")
         rows = [row for row in data if isinstance(row, dict)
                 and self.gate.is_open(table, row.get("symbol") if isinstance(row.get("symbol"), str) else None)]
@@ -90,7 +93,7 @@ class TableStore:
             return []
         keys = self.keys.get(table, ())
         if not keys:
-            if action != "insert":
+            if action != INSERT:
                 raise ValueError(f"{action} for the unkeyed table {table}")
             store = self.unkeyed.setdefault(table, deque(maxlen=self.max_unkeyed))
             store.extend(rows)
@@ -99,10 +102,10 @@ class TableStore:
         touched: list[Row] = []
         for row in rows:
             key = tuple(row.get(k) for k in keys)
-            if action == "insert":
+            if action == INSERT:
                 store_k[key] = dict(row)
                 touched.append(store_k[key])
-            elif action == "update":
+            elif action == UPDATE:
                 have = store_k.get(key)
                 if have is None:
                     raise UnknownRow(f"{table} update for unknown row {dict(zip(keys, key, strict=True))}")
