@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import zlib
+from typing import Any
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from finxtui.sim.market import ASK, BID, SimTrade
 from finxtui.sim.server import Simulator
+from finxtui.sim.settings import SimSettings
+from finxtui.wire.bitfinex import checksum_of
 from tests.sim.wsclient import Client
 
 CHECKSUM_AND_SEQ = 131072 + 65536
 BOOK = {"event": "subscribe", "channel": "book", "symbol": "tBTCUSD", "prec": "P0", "freq": "F0", "len": "25"}
+_cids = itertools.count(1)
 
 
 def js_text(x: float) -> str:
@@ -55,6 +61,12 @@ class BookMirror:
             assert amount in (1, -1), entry
             (self.bids if amount == 1 else self.asks).pop(price, None)
 
+    def best_first(self) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+        return sorted(self.bids.items(), reverse=True), sorted(self.asks.items())
+
+    def crossed(self) -> bool:
+        return bool(self.bids and self.asks) and max(self.bids) >= min(self.asks)
+
 
 async def open_bitfinex(sim: Simulator, flags: int | None = CHECKSUM_AND_SEQ) -> Client:
     client = await Client(sim.base_url("bitfinex") + "/ws/2").__aenter__()
@@ -64,6 +76,13 @@ async def open_bitfinex(sim: Simulator, flags: int | None = CHECKSUM_AND_SEQ) ->
         await client.send({"event": "conf", "flags": flags})
         assert await client.recv() == {"event": "conf", "status": "OK", "flags": flags}
     return client
+
+
+async def sync(client: Client) -> list[Any]:
+    """Every frame the venue wrote before it read our ping (it answers in order)."""
+    cid = next(_cids)
+    return await client.until_reply({"event": "ping", "cid": cid},
+                                    lambda f: isinstance(f, dict) and f.get("event") == "pong" and f["cid"] == cid)
 
 
 async def test_info_then_conf_then_book_snapshot_layout(sim: Simulator) -> None:
@@ -137,39 +156,89 @@ async def test_book_lengths_are_honoured(sim: Simulator, length: str) -> None:
 
 
 async def test_checksum_worked_example_values() -> None:
-    """The reference's worked examples, through the same independent function the tests use."""
+    """The reference's worked examples, through the independent function and the shared wire fact alike."""
     assert independent_checksum({6000: 1, 5900: 2}, {6100: 3, 6200: 4}) == 1756193398
     assert independent_checksum({7254.7: 3.3, 7254.6: 0.5}, {7254.8: 1.25, 7255: 0.1}) == -858297765
     assert independent_checksum({7254.6: 0.5}, {7254.8: 1.25, 7255: 0.1}) == 1610158860
+    assert checksum_of([(7254.7, 3.3), (7254.6, 0.5)], [(7254.8, 1.25), (7255, 0.1)]) == -858297765
 
 
-async def test_heartbeat_after_silence_consumes_sequence(paused_sim: Simulator) -> None:
-    paused_sim.bitfinex_hb = 0.4  # the venue's 15 s, shortened for the test
-    client = await open_bitfinex(paused_sim)
-    await client.send(BOOK)
-    ack = await client.recv()
-    snap = await client.recv()
-    cs = await client.recv()
-    assert cs[1] == "cs" and cs[-1] == snap[-1] + 1
-    hb = await client.recv(timeout=3)
-    assert hb == [ack["chanId"], "hb", cs[-1] + 1]
-    await client.__aexit__()
+# -- heartbeats (A7, corrected) ---------------------------------------------------------------------------
 
 
-async def test_trades_snapshot_then_te_and_tu(sim: Simulator) -> None:
-    client = await open_bitfinex(sim, flags=None)
+async def test_heartbeat_ticks_per_channel_and_skips_a_channel_that_had_traffic() -> None:
+    """A fixed tick per channel from its subscription; ``hb`` only when the channel was quiet since the last
+    tick, so a healthy channel can go almost two periods between frames. Every ``hb`` takes a sequence number."""
+    settings = SimSettings(bitfinex_heartbeat=1.0, manual_time=True)  # the venue's 15 s, shortened
+    async with Simulator(seed=11, rate=0, settings=settings) as sim:
+        client = await open_bitfinex(sim)
+        seq = 0
+        arrived: list[tuple[float, list[Any]]] = []  # (venue clock, frame) of every channel frame
+
+        async def read() -> list[list[Any]]:
+            nonlocal seq
+            frames = [f for f in await sync(client) if isinstance(f, list)]
+            for frame in frames:
+                assert frame[-1] == seq + 1, f"sequence gap before {frame}"
+                seq = frame[-1]
+                arrived.append((sim.loop_time(), frame))
+            return frames
+
+        def heartbeats(frames: list[list[Any]]) -> list[int]:
+            return [f[0] for f in frames if f[1] == "hb"]
+
+        await client.send(BOOK)  # channel A at t=0: ticks at 1, 2, 3, ...
+        a = (await client.recv())["chanId"]
+        assert [f[0] for f in await read()] == [a, a]  # snapshot and checksum: traffic
+        sim.advance(1.0)
+        assert heartbeats(await read()) == [], "t=1: A had traffic (its snapshot) since subscribing: no hb"
+        sim.advance(1.0)
+        assert heartbeats(await read()) == [a], "t=2: A was quiet for a whole tick"
+        sim.advance(0.5)
+        await client.send(dict(BOOK, symbol="tETHUSD"))  # channel B at t=2.5: ticks at 3.5, 4.5, ...
+        b = (await client.recv())["chanId"]
+        await read()
+        sim.advance(0.5)
+        assert heartbeats(await read()) == [a], "t=3: A's tick; B's ticks are its own"
+        traffic: list[list[Any]] = []
+        while not any(f[0] == a and f[1] != "cs" for f in traffic):  # traffic on A just after its tick at t=3
+            sim.step(1)
+            traffic = await read()
+        sim.advance(0.5)
+        assert heartbeats(await read()) == [], "t=3.5: B's first tick, after its snapshot: skipped"
+        sim.advance(0.5)
+        assert heartbeats(await read()) == [], "t=4: A had traffic since t=3: skipped"
+        sim.advance(0.5)
+        assert heartbeats(await read()) == [b], "t=4.5: B quiet since t=3.5"
+        sim.advance(0.5)
+        assert heartbeats(await read()) == [a], "t=5: A quiet since t=4"
+        # A healthy channel went close to two periods without a frame (from just after t=3 to t=5).
+        a_times = [t for t, f in arrived if f[0] == a]
+        assert max(later - earlier for earlier, later in itertools.pairwise(a_times)) == pytest.approx(2.0)
+        await client.__aexit__()
+
+
+async def test_trades_snapshot_then_te_and_tu_a_second_later(manual_sim: Simulator) -> None:
+    client = await open_bitfinex(manual_sim, flags=None)
     await client.send({"event": "subscribe", "channel": "trades", "symbol": "tETHUSD"})
     ack = await client.recv()
     assert ack == {"event": "subscribed", "channel": "trades", "chanId": ack["chanId"], "symbol": "tETHUSD",
                    "pair": "ETHUSD"}
     snap = await client.recv()
     assert isinstance(snap[1], list)
-    te, _ = await client.recv_until(lambda f: isinstance(f, list) and f[1] == "te", timeout=15)
-    trade_id, mts, amount, price = te[2]
-    assert isinstance(trade_id, int) and mts > 1_600_000_000_000 and amount != 0 and price > 0
-    tu, _ = await client.recv_until(lambda f: isinstance(f, list) and f[1] == "tu" and f[2][0] == trade_id,
-                                    timeout=5)
-    assert tu[2] == te[2]
+    trades: list[SimTrade] = []
+    while not trades:
+        trades = [e for e in manual_sim.step(20) if isinstance(e, SimTrade) and e.venue == "bitfinex"
+                  and e.pair == "ETH:USD"]
+    te = [f for f in await sync(client) if f[1] == "te"]
+    assert [f[2][0] for f in te] == [t.id for t in trades]
+    _, mts, amount, price = te[0][2]
+    assert mts > 1_600_000_000_000 and amount != 0 and price == trades[0].price
+    manual_sim.advance(0.9)
+    assert [f for f in await sync(client) if f[1] == "tu"] == []
+    manual_sim.advance(0.2)
+    tu = [f for f in await sync(client) if f[1] == "tu"]
+    assert [f[2] for f in tu] == [f[2] for f in te], "each te again as tu, a second later"
     await client.__aexit__()
 
 
@@ -200,14 +269,14 @@ async def test_errors_use_the_venue_codes(sim: Simulator) -> None:
     await client.__aexit__()
 
 
-async def test_channel_limit_is_25(paused_sim: Simulator) -> None:
-    client = await open_bitfinex(paused_sim, flags=None)
+async def test_channel_limit_is_25(manual_sim: Simulator) -> None:
+    client = await open_bitfinex(manual_sim, flags=None)
     requests = [{"event": "subscribe", "channel": "book", "symbol": sym, "prec": "P0", "freq": freq, "len": length}
                 for sym in ("tBTCUSD", "tETHUSD", "tSOLUSD", "tXRPUSD")
                 for freq in ("F0", "F1") for length in ("1", "25", "100", "250")][:26]
     for req in requests:
         await client.send(req)
-    events = [f for f in await client.frames_for(1.5) if isinstance(f, dict)]
+    events = [f for f in await sync(client) if isinstance(f, dict)]
     acks = [e for e in events if e["event"] == "subscribed"]
     limits = [e for e in events if e.get("code") == 10305]
     assert len(acks) == 25
@@ -224,18 +293,25 @@ async def test_non_json_text_is_ignored_and_socket_keeps_working(sim: Simulator)
     await client.__aexit__()
 
 
-async def test_bulk_and_timestamp_flags_shape_frames(sim: Simulator) -> None:
+async def test_bulk_and_timestamp_flags_shape_frames(manual_sim: Simulator) -> None:
     flags = 536870912 + 65536 + 32768
-    client = await open_bitfinex(sim, flags=flags)
+    client = await open_bitfinex(manual_sim, flags=flags)
     await client.send(BOOK)
     await client.recv()
     snap = await client.recv()
     assert isinstance(snap[-1], int) and snap[-1] > 1_600_000_000_000, "timestamp is last"
     assert snap[-2] == 1, "sequence second to last"
-    update = await client.recv(timeout=10)
-    assert isinstance(update[1], list) and all(isinstance(e, list) for e in update[1]), "bulk updates are arrays"
+    updates: list[Any] = []
+    while not updates:
+        manual_sim.step(20)
+        updates = [f for f in await sync(client) if isinstance(f[1], list)]
+    update = updates[0]
+    assert all(isinstance(e, list) for e in update[1]), "bulk updates are arrays"
     assert update[-2] == 2
     await client.__aexit__()
+
+
+# -- faults -----------------------------------------------------------------------------------------------
 
 
 async def test_fault_wrong_checksum_and_skipped_sequence(sim: Simulator) -> None:
@@ -275,37 +351,114 @@ async def test_fault_info_20051_then_close(sim: Simulator) -> None:
 
 
 async def test_fault_drop_is_abrupt(sim: Simulator) -> None:
-    client = await open_bitfinex(sim, flags=None)
-    await asyncio.sleep(0.05)
+    client = await open_bitfinex(sim, flags=None)  # the info frame came: the venue holds the connection
     assert sim.faults.drop("bitfinex") == 1
     with pytest.raises(ConnectionClosed) as info:
         await client.recv(timeout=3)
     assert info.value.rcvd is None, "no close frame: the client sees 1006"
 
 
-async def test_fault_stall_silences_one_pair(sim: Simulator) -> None:
-    client = await open_bitfinex(sim, flags=None)
+async def test_a_stalled_pair_arrives_late_and_in_order_and_its_book_stays_true(manual_sim: Simulator) -> None:
+    """The stall of one pair silences its channels; their frames come when it ends, in order and numbered when
+    sent, so a client that tracks the book from the frames (checksums verified, sequence continuous) ends with
+    the venue's book and never holds a crossed one."""
+    sim = manual_sim
+    client = await open_bitfinex(sim)
+    for request in (BOOK, dict(BOOK, symbol="tSOLUSD"), {"event": "subscribe", "channel": "trades",
+                                                          "symbol": "tBTCUSD"}):
+        await client.send(request)
+    books: dict[int, BookMirror] = {}
+    names: dict[int, str] = {}
+    seq = 0
+    checksums: dict[int, int] = {}
+    te: list[int] = []
+
+    def apply(frames: list[Any]) -> list[list[Any]]:
+        nonlocal seq
+        out = []
+        for frame in frames:
+            if isinstance(frame, dict):
+                if frame.get("event") == "subscribed":
+                    names[frame["chanId"]] = f'{frame["channel"]}:{frame["symbol"]}'
+                    if frame["channel"] == "book":
+                        books[frame["chanId"]] = BookMirror()
+                continue
+            assert frame[-1] == seq + 1, f"sequence gap before {frame}"
+            seq = frame[-1]
+            out.append(frame)
+            chan, body = frame[0], frame[1]
+            if chan not in books:
+                if body == "te":
+                    te.append(frame[2][0])
+                continue
+            book = books[chan]
+            if body == "cs":
+                bids, asks = book.best_first()
+                assert frame[2] == checksum_of(bids, asks), f"{names[chan]}: checksum disagrees"
+                checksums[chan] = checksums.get(chan, 0) + 1
+            elif body != "hb":
+                book.snapshot(body) if isinstance(body[0], list) else book.update(body)
+                assert not book.crossed(), f"{names[chan]} crossed after {frame}"
+        return out
+
+    apply(await sync(client))
+    btc = next(c for c, n in names.items() if n == "book:tBTCUSD")
+    sol = next(c for c, n in names.items() if n == "book:tSOLUSD")
+    btc_trades = next(c for c, n in names.items() if n == "trades:tBTCUSD")
+    assert sim.faults.stall("bitfinex", seconds=2.0, pair="BTC:USD") == 1
+    made: list[int] = []
+    during: list[list[Any]] = []
+    for _ in range(10):
+        events = sim.step(60)
+        made += [e.id for e in events if isinstance(e, SimTrade) and e.venue == "bitfinex" and e.pair == "BTC:USD"]
+        during += apply(await sync(client))
+        sim.advance(0.1)  # still inside the stall; checksums may fall due
+        during += apply(await sync(client))
+    assert not [f for f in during if f[0] in (btc, btc_trades)], "the stalled pair is silent"
+    assert [f for f in during if f[0] == sol], "other pairs keep flowing"
+    assert made, "the market traded BTC:USD during the stall"
+    before = checksums.get(btc, 0)
+    sim.advance(1.0)  # the stall ends
+    after = apply(await sync(client))
+    assert [f for f in after if f[0] == btc and f[1] not in ("cs", "hb")], "the held updates arrive"
+    assert checksums[btc] > before, "and a checksum after them"
+    assert te[-len(made):] == made, "the held trades arrive, in order, none lost"
+    for _ in range(5):
+        sim.step(60)
+        apply(await sync(client))
+        sim.advance(0.3)
+        apply(await sync(client))
+    for chan, pair in ((btc, "BTC:USD"), (sol, "SOL:USD")):
+        venue = sim.market.books[("bitfinex", pair)]
+        assert books[chan].best_first() == (venue.levels(BID, 25), venue.levels(ASK, 25)), pair
+    await client.__aexit__()
+
+
+async def test_maintenance_holds_every_channel_until_20061(manual_sim: Simulator) -> None:
+    sim = manual_sim
+    client = await open_bitfinex(sim)
     await client.send(BOOK)
-    await client.send(dict(BOOK, symbol="tSOLUSD"))
-    btc = (await client.recv())["chanId"]
-    await client.recv()
-    sol, _ = await client.recv_until(lambda f: isinstance(f, dict) and f.get("event") == "subscribed")
-    await client.frames_for(0.3)
-    sim.faults.stall("bitfinex", seconds=1.5, pair="BTC:USD")
-    frames = await client.frames_for(1.0)
-    assert not [f for f in frames if f[0] == btc], "the stalled pair sends nothing"
-    assert [f for f in frames if f[0] == sol["chanId"]], "other pairs keep flowing"
+    await sync(client)
+    assert sim.faults.apply("info", "bitfinex", code=20060, seconds=1.0) == 1
+    sim.step(200)
+    frames = await sync(client)
+    assert frames[0]["code"] == 20060 and not [f for f in frames if isinstance(f, list)]
+    sim.advance(1.0)
+    frames = await sync(client)
+    assert frames[0] == {"event": "info", "code": 20061, "msg": "Maintenance ended"}
+    seqs = [f[-1] for f in frames if isinstance(f, list)]
+    assert seqs and seqs == list(range(seqs[0], seqs[0] + len(seqs))), "held, then sent in order"
     await client.__aexit__()
 
 
 async def test_same_seed_same_frames() -> None:
     async def session(seed: int) -> list:
-        async with Simulator(seed=seed, rate=0) as s:
+        async with Simulator(seed=seed, rate=0, settings=SimSettings(manual_time=True)) as s:
             client = await open_bitfinex(s)
             await client.send(BOOK)
             frames = [await client.recv(), await client.recv(), await client.recv()]
             s.step(400)
-            frames += await client.frames_for(0.5)
+            frames += [f for f in await sync(client) if isinstance(f, list)]
             await client.__aexit__()
             return frames
 

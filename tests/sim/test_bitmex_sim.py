@@ -19,11 +19,12 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from finxtui.model.signing import bitmex_signature
-from finxtui.sim.account import Account
+from finxtui.sim.bitmex.account import Account
 from finxtui.sim.instruments import BITMEX_CONTRACTS
-from finxtui.sim.market import ASK, BID
+from finxtui.sim.market import ASK, BID, SimTrade
 from finxtui.sim.server import Simulator
+from finxtui.sim.settings import SimSettings
+from finxtui.wire.bitmex import signature
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 ISO_ANY = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -81,7 +82,7 @@ async def connect(sim: Simulator, suffix: str = "/realtime", **kwargs: Any) -> A
 
 def auth_args(sim: Simulator, expires: int | None = None, secret: str | None = None) -> list[Any]:
     expires = int(sim.clock()) + 60 if expires is None else expires
-    sig = bitmex_signature(secret or sim.credentials.bitmex_secret, "GET", "/realtime", expires)
+    sig = signature(secret or sim.credentials.bitmex_secret, "GET", "/realtime", expires)
     return [sim.credentials.bitmex_key, expires, sig]
 
 
@@ -189,7 +190,7 @@ async def test_one_ack_per_topic_echoing_the_request(paused_sim: Simulator) -> N
         paused_sim.step(300)
         tables = {f["table"] for f in await conn.sync() if "table" in f}
         assert tables == {"orderBookL2_25"}  # no more trades or ETHUSDT quotes
-        assert paused_sim.trade_subs[("bitmex", "BTC:USD")] == set()
+        assert paused_sim.subscriptions.trades[("bitmex", "BTC:USD")] == set()
 
 
 async def test_bare_topic_after_a_symbol_topic(paused_sim: Simulator) -> None:
@@ -212,21 +213,20 @@ async def test_bare_topic_after_a_symbol_topic(paused_sim: Simulator) -> None:
                 assert top.side(symbol, side) == sim_levels(paused_sim, symbol, side, 25)
 
 
-async def test_partial_comes_first_for_every_table_and_symbol(sim: Simulator) -> None:
+async def test_partial_comes_first_for_every_table_and_symbol(manual_sim: Simulator) -> None:
+    sim = manual_sim
     public = ["instrument", "quote", "trade", "tradeBin1m", "orderBookL2", "orderBookL2_25"]
     async with connect(sim) as conn:
         await authenticate(conn, sim)
         await conn.subscribe(*public, "position", "margin", "order", "execution")
         ready: dict[tuple[str, str], bool] = {}
         partial_tables: set[str] = set()
-        frames: list[Any] = []
-        loop = asyncio.get_running_loop()
-        end = loop.time() + 1.5
-        while loop.time() < end:
-            try:
-                frames.append(await conn.recv(timeout=max(0.01, end - loop.time())))
-            except TimeoutError:
-                break
+        frames = await conn.sync()
+        for _ in range(3):  # the market moves, a second passes (instrument, position and margin updates)
+            sim.step(200)
+            frames += await conn.sync()
+            sim.advance(0.5)
+            frames += await conn.sync()
         for f in frames:
             assert no_nulls(f), f
             if "table" not in f:
@@ -250,7 +250,7 @@ async def test_partial_comes_first_for_every_table_and_symbol(sim: Simulator) ->
                     assert table in partial_tables
         assert partial_tables == set(public) | {"position", "margin", "order", "execution"}
         acted = {f["table"] for f in frames if f.get("action") in ("insert", "update", "delete")}
-        assert {"orderBookL2", "orderBookL2_25", "quote"} <= acted
+        assert {"orderBookL2", "orderBookL2_25", "quote", "trade", "instrument", "position", "margin"} <= acted
     async with connect(sim) as conn:  # symbol-scoped: the filter names the symbol
         await conn.subscribe("orderBookL2:SOLUSDT")
         partial, before = await conn.until(lambda f: f.get("action") == "partial")
@@ -398,8 +398,8 @@ async def test_private_tables_need_auth(paused_sim: Simulator) -> None:
         assert 0 <= row["availableMargin"] <= row["marginBalance"]
 
 
-async def test_position_updates_follow_the_mark(paused_sim: Simulator) -> None:
-    sim = paused_sim
+async def test_position_updates_follow_the_mark(manual_sim: Simulator) -> None:
+    sim = manual_sim
     async with connect(sim) as conn:
         await authenticate(conn, sim)
         await conn.subscribe("position:XBTUSD")
@@ -409,7 +409,9 @@ async def test_position_updates_follow_the_mark(paused_sim: Simulator) -> None:
         start = partial["data"][0]["markPrice"]
         while round(sim.market.fair["BTC:USD"] * 2) / 2 == start:
             sim.step(20)
-        update, _ = await conn.until(lambda f: f.get("table") == "position", timeout=3)
+        await conn.sync()
+        sim.advance(1.0)  # positions follow the mark about once a second
+        update, _ = await conn.until(lambda f: f.get("table") == "position")
         assert update["action"] == "update"
         row = update["data"][0]
         assert {"account", "symbol", "currency", "markPrice", "unrealisedPnl", "timestamp"} <= set(row)
@@ -541,25 +543,39 @@ async def test_unknown_id_fault(paused_sim: Simulator) -> None:
             assert row["id"] not in ids and "price" in row
 
 
-async def test_stalled_pair_stops_then_catches_up(paused_sim: Simulator) -> None:
+async def test_a_stalled_pair_is_delayed_never_dropped(manual_sim: Simulator) -> None:
+    """While a pair is stalled nothing of it is sent; then its books catch up with their net change, its quote
+    with the top as it is, and its trades arrive in order, none lost."""
+    sim = manual_sim
     top = L2Mirror(depth=25)
-    async with connect(paused_sim) as conn:
-        await conn.subscribe("orderBookL2_25:XBTUSD", "orderBookL2_25:ETHUSDT")
+    async with connect(sim) as conn:
+        await conn.subscribe("orderBookL2_25:XBTUSD", "orderBookL2_25:ETHUSDT", "trade:XBTUSD", "quote:XBTUSD")
         for f in await conn.sync():
-            if "table" in f:
+            if f.get("table", "").startswith("orderBookL2"):
                 top.apply(f)
-        assert paused_sim.faults.stall("bitmex", seconds=0.4, pair="BTC:USD") == 1
-        paused_sim.step(400)
+        assert sim.faults.stall("bitmex", seconds=0.4, pair="BTC:USD") == 1
+        made: list[SimTrade] = []
+        for _ in range(4):
+            events = sim.step(100)
+            made += [e for e in events if isinstance(e, SimTrade) and e.venue == "bitmex" and e.pair == "BTC:USD"]
         during = [f for f in await conn.sync() if "table" in f]
         assert {r["symbol"] for f in during for r in f["data"]} == {"ETHUSDT"}
+        assert made, "the market traded XBTUSD during the stall"
         for f in during:
             top.apply(f)
-        await asyncio.sleep(0.6)
-        for f in await conn.sync():
-            top.apply(f)
+        sim.advance(0.4)  # the stall ends
+        after = [f for f in await conn.sync() if "table" in f]
+        for f in after:
+            if f["table"].startswith("orderBookL2"):
+                top.apply(f)
+        trades = [r for f in after if f["table"] == "trade" for r in f["data"]]
+        assert [(t["price"], t["size"]) for t in trades] == [(t.price, int(t.size)) for t in made]
+        quotes = [r for f in after if f["table"] == "quote" for r in f["data"]]
+        assert quotes and (quotes[-1]["bidPrice"], float(quotes[-1]["bidSize"])) == sim_levels(
+            sim, "XBTUSD", "Buy", 1)[0]
         for symbol in ("XBTUSD", "ETHUSDT"):
             for side in ("Buy", "Sell"):
-                assert top.side(symbol, side) == sim_levels(paused_sim, symbol, side, 25)
+                assert top.side(symbol, side) == sim_levels(sim, symbol, side, 25)
 
 
 # -- time and determinism ---------------------------------------------------------------------------------
@@ -567,7 +583,7 @@ async def test_stalled_pair_stops_then_catches_up(paused_sim: Simulator) -> None
 
 async def test_trade_bins_close_each_minute() -> None:
     now = [float(int(time.time()) // 60 * 60 + 5)]
-    async with Simulator(seed=5, rate=0, clock=lambda: now[0]) as sim:
+    async with Simulator(seed=5, rate=0, clock=lambda: now[0], settings=SimSettings(manual_time=True)) as sim:
         async with connect(sim) as conn:
             await conn.subscribe("tradeBin1m:XBTUSD", "trade:XBTUSD")
             partial, _ = await conn.until(lambda f: f.get("table") == "tradeBin1m")
@@ -578,10 +594,10 @@ async def test_trade_bins_close_each_minute() -> None:
                 for f in await conn.sync():
                     if f.get("table") == "trade" and f["action"] == "insert":
                         trades.extend(f["data"])
-                await asyncio.sleep(0.12)  # let the venue see each batch (it polls ten times a second)
             start = now[0] - 5
             now[0] = start + 61
-            frame, _ = await conn.until(lambda f: f.get("table") == "tradeBin1m", timeout=3)
+            sim.advance(0.1)  # the venue's next timer sees the new minute
+            frame, _ = await conn.until(lambda f: f.get("table") == "tradeBin1m")
         assert frame["action"] == "insert"
         row = frame["data"][0]
         assert row["timestamp"] == time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(start + 60))  # bin END

@@ -1,13 +1,15 @@
 """The simulator's Finazon websocket, checked frame by frame against the reference (part B and C10-C17).
 
-Plain ``websockets`` clients on loopback. Tests that look at bar values run a paused simulator on a fake
-clock, so the forming bar changes only when the test steps the market or moves the clock.
+Plain ``websockets`` clients on loopback. Tests that look at bar values run a paused simulator on a fake wall
+clock and a manual venue clock, so the forming bar changes only when the test steps the market or moves the
+wall clock, and a bar goes out only when the test advances the venue clock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -21,11 +23,13 @@ from finxtui.sim.credentials import DEMO_FINAZON_KEY
 from finxtui.sim.finazon import FinazonConnection
 from finxtui.sim.market import EquityPrint
 from finxtui.sim.server import Simulator
+from finxtui.sim.settings import SimSettings
 
 T0 = 1_700_000_040  # a minute boundary (2023-11-14 22:14:00 UTC)
 SUB = {"event": "subscribe", "dataset": "us_stocks_essential", "tickers": ["AAPL"], "channel": "bars",
        "frequency": "1s", "aggregation": "1m"}
 BAR_KEYS = ["d", "p", "ch", "f", "aggr", "s", "t", "o", "h", "l", "c", "v"]
+_request_ids = itertools.count(1)
 
 
 class FakeClock:
@@ -38,10 +42,15 @@ class FakeClock:
 
 @pytest.fixture
 async def frozen() -> AsyncIterator[tuple[Simulator, FakeClock]]:
-    """A paused simulator whose wall clock moves only when the test moves it (10 s into a minute)."""
+    """A paused simulator whose clocks move only when the test moves them (the wall clock 10 s into a minute)."""
     clock = FakeClock(T0 + 10.0)
-    async with Simulator(seed=11, rate=0, clock=clock) as sim:
+    async with Simulator(seed=11, rate=0, clock=clock, settings=SimSettings(manual_time=True)) as sim:
         yield sim, clock
+
+
+def manual(**settings: Any) -> Simulator:
+    """A paused simulator on a manual venue clock, with some Finazon limits changed."""
+    return Simulator(seed=11, rate=0, settings=SimSettings(manual_time=True, **settings))
 
 
 # -- a minimal client ---------------------------------------------------------------------------------
@@ -79,14 +88,12 @@ async def recv_until(ws: ClientConnection, predicate: Callable[[Any], bool],
             seen.append(frame)
 
 
-async def frames_for(ws: ClientConnection, seconds: float) -> list[Any]:
-    """Everything that arrives within ``seconds``."""
-    out: list[Any] = []
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            while True:
-                out.append(orjson.loads(await ws.recv()))
-    return out
+async def sync(ws: ClientConnection) -> list[Any]:
+    """Every frame the venue wrote before it read our heartbeat (it answers in order)."""
+    rid = next(_request_ids)
+    await send(ws, {"event": "heartbeat", "request_id": rid})
+    _, before = await recv_until(ws, lambda f: f.get("event") == "heartbeat" and f.get("request_id") == rid)
+    return before
 
 
 async def closed_code(ws: ClientConnection, timeout: float = 5.0) -> int | None:
@@ -121,7 +128,7 @@ def step_until_print(sim: Simulator, pair: str, count: int = 1) -> list[EquityPr
 
 
 def builder_bar(sim: Simulator, pair: str) -> tuple[int, float, float, float, float, int]:
-    bar = sim.bars[pair].current
+    bar = sim.finazon.bars[pair].current
     assert bar is not None
     return bar.t, bar.o, bar.h, bar.l, bar.c, int(bar.v)
 
@@ -216,20 +223,23 @@ async def test_the_forming_bar_is_resent_every_second_with_growing_volume(
         frozen: tuple[Simulator, FakeClock]) -> None:
     sim, _ = frozen
     step_until_print(sim, "AAPL")
-    loop = asyncio.get_running_loop()
     async with finazon(sim) as ws:
         await subscribe(ws)
         first, _ = await recv_until(ws, is_bar)
-        # Nothing traded: the same bar again, a period later.
-        repeat, _ = await recv_until(ws, is_bar, timeout=3)
-        started = loop.time()
-        again, _ = await recv_until(ws, is_bar, timeout=3)
-        assert loop.time() - started >= 0.5, "a 1s frequency sends one bar a second, not a burst"
-        assert first == repeat == again
+        # Nothing traded: the same bar again, once a period, never a burst.
+        sim.advance(0.9)
+        assert await sync(ws) == []
+        sim.advance(0.1)
+        repeat = await sync(ws)
+        sim.advance(1.0)
+        again = await sync(ws)
+        assert [first] == repeat == again
         # Trades within the minute: the same t, more volume, still the builder's bar.
         step_until_print(sim, "AAPL", 3)
         expected = builder_bar(sim, "AAPL")
-        grown, _ = await recv_until(ws, lambda f: is_bar(f) and values(f) == expected, timeout=3)
+        sim.advance(1.0)
+        (grown,) = await sync(ws)
+        assert values(grown) == expected
     assert grown["t"] == first["t"] == T0
     assert grown["v"] > first["v"]
     assert grown["h"] >= first["h"] and grown["l"] <= first["l"] and grown["o"] == first["o"]
@@ -244,11 +254,14 @@ async def test_a_new_minute_starts_a_new_bar_repeating_the_last_close(frozen: tu
         old, _ = await recv_until(ws, is_bar)
         assert old["t"] == T0
         clock.now = T0 + 61.0  # into the next minute, before any trade in it
-        idle, _ = await recv_until(ws, lambda f: is_bar(f) and f["t"] != T0, timeout=3)
+        sim.advance(1.0)
+        (idle,) = await sync(ws)
         assert values(idle) == (T0 + 60, last_close, last_close, last_close, last_close, 0)
         prints = step_until_print(sim, "AAPL", 2)
         expected = builder_bar(sim, "AAPL")
-        fresh, _ = await recv_until(ws, lambda f: is_bar(f) and values(f) == expected, timeout=3)
+        sim.advance(1.0)
+        (fresh,) = await sync(ws)
+        assert values(fresh) == expected
     assert fresh["t"] == T0 + 60
     assert fresh["o"] == prints[0].price and fresh["c"] == prints[-1].price
     assert fresh["v"] == sum(p.size for p in prints)
@@ -258,9 +271,11 @@ async def test_no_bar_before_a_ticker_first_trades(frozen: tuple[Simulator, Fake
     sim, _ = frozen
     async with finazon(sim) as ws:
         await subscribe(ws, tickers=["MSFT"])
-        assert [f for f in await frames_for(ws, 1.3) if is_bar(f)] == []
+        sim.advance(1.3)
+        assert await sync(ws) == []
         step_until_print(sim, "MSFT")
-        bar, _ = await recv_until(ws, is_bar, timeout=3)
+        sim.advance(1.0)
+        (bar,) = await sync(ws)
     assert values(bar) == builder_bar(sim, "MSFT")
 
 
@@ -358,7 +373,8 @@ async def test_unsubscribe_stops_that_tickers_bars(frozen: tuple[Simulator, Fake
         assert ack == {"status": "success", "code": "SUCCESS_UNSUBSCRIPTION", "request_id": 5,
                        "data": {"event": "unsubscribe", "dataset": "us_stocks_essential", "channel": "bars",
                                 "frequency": "1s", "aggregation": "1m", "tickers": ["AAPL"]}}
-        after = await frames_for(ws, 1.5)
+        sim.advance(1.5)
+        after = await sync(ws)
         assert after and all(is_bar(f, "MSFT") for f in after), after
         await send(ws, dict(SUB, event="unsubscribe", tickers=["AAPL"]))
         assert await recv_until(ws, lambda f: not is_bar(f)) == (
@@ -381,7 +397,8 @@ async def test_reset_drops_every_subscription(frozen: tuple[Simulator, FakeClock
         await send(ws, {"event": "reset"})
         reply, _ = await recv_until(ws, lambda f: not is_bar(f))
         assert reply == {"status": "success", "code": "SUCCESS_RESET"}
-        assert [f for f in await frames_for(ws, 1.3) if is_bar(f)] == []
+        sim.advance(1.3)
+        assert await sync(ws) == []
         ack = await subscribe(ws)  # not "already subscribed"
         assert ack["data"]["tickers"] == ["AAPL"]
 
@@ -415,10 +432,8 @@ async def test_event_over_100kb_is_refused(paused_sim: Simulator) -> None:
         assert await recv(ws) == {"event": "heartbeat", "status": "success"}
 
 
-async def test_rate_limit_error_then_close_1008(paused_sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(FinazonConnection, "event_limit", 5)
-    monkeypatch.setattr(FinazonConnection, "max_strikes", 3)
-    async with finazon(paused_sim) as ws:
+async def test_rate_limit_error_then_close_1008() -> None:
+    async with manual(finazon_event_limit=5, finazon_max_strikes=3) as sim, finazon(sim) as ws:
         for i in range(5):
             await send(ws, {"event": "heartbeat", "request_id": i})
             assert await recv(ws) == {"event": "heartbeat", "status": "success", "request_id": i}
@@ -431,16 +446,14 @@ async def test_rate_limit_error_then_close_1008(paused_sim: Simulator, monkeypat
         assert await closed_code(ws) == 1008
 
 
-async def test_rate_limit_window_slides(paused_sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(FinazonConnection, "event_limit", 3)
-    monkeypatch.setattr(FinazonConnection, "event_window", 0.5)
-    async with finazon(paused_sim) as ws:
+async def test_rate_limit_window_slides() -> None:
+    async with manual(finazon_event_limit=3, finazon_event_window=0.5) as sim, finazon(sim) as ws:
         for _ in range(3):
             await send(ws, {"event": "heartbeat"})
             assert (await recv(ws))["status"] == "success"
         await send(ws, {"event": "heartbeat"})
         assert (await recv(ws))["status"] == "error"
-        await asyncio.sleep(0.6)
+        sim.advance(0.6)
         await send(ws, {"event": "heartbeat"})
         assert (await recv(ws))["status"] == "success"
 
@@ -458,17 +471,18 @@ async def test_stall_fault_pauses_one_ticker(frozen: tuple[Simulator, FakeClock]
         conn = next(iter(sim.connections["finazon"]))
         assert conn.inject("stall", pair="NVDA", seconds=1.0) is False, "not subscribed: no match"
         assert sim.faults.stall("finazon", seconds=1.4, pair="AAPL") == 1
-        during = await frames_for(ws, 1.2)
+        sim.advance(1.2)
+        during = await sync(ws)
         assert during and all(is_bar(f, "MSFT") for f in during), during
-        await recv_until(ws, lambda f: is_bar(f, "AAPL"), timeout=3)
+        sim.advance(0.8)
+        assert {f["s"] for f in await sync(ws)} == {"AAPL", "MSFT"}, "the stall is over"
 
 
-async def test_idle_socket_without_subscriptions_is_closed(paused_sim: Simulator,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(FinazonConnection, "idle_seconds", 0.3)
-    step_until_print(paused_sim, "AAPL")
-    async with finazon(paused_sim) as idle, finazon(paused_sim) as busy:
+async def test_idle_socket_without_subscriptions_is_closed() -> None:
+    async with manual(finazon_idle_close=0.3) as sim, finazon(sim) as idle, finazon(sim) as busy:
+        step_until_print(sim, "AAPL")
         await subscribe(busy)
+        sim.advance(0.4)
         assert await closed_code(idle) == 1000
         await send(busy, {"event": "heartbeat"})
         reply, _ = await recv_until(busy, lambda f: not is_bar(f))

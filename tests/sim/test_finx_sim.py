@@ -12,11 +12,13 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from finxtui.sim.credentials import DEMO_FINX_KEY
-from finxtui.sim.finx import deribit_contracts, history_for
-from finxtui.sim.history import PAGE_ROWS, TickHistory, parse_time
+from finxtui.sim.finx import deribit_contracts
+from finxtui.sim.finx.history import TickHistory
 from finxtui.sim.instruments import FINX_EXCHANGES, SIM_PAIRS
 from finxtui.sim.market import SimTick
 from finxtui.sim.server import Simulator
+from finxtui.sim.settings import SimSettings
+from finxtui.wire.finx import PAGE_ROWS, parse_clock
 from tests.sim.wsclient import Client
 
 KEY = DEMO_FINX_KEY
@@ -51,8 +53,12 @@ def row_key(row: dict[str, str]) -> tuple[str, str, str, str]:
 
 async def ready(client: Client) -> None:
     """A round trip, so the server has run the socket's open step (subscriptions) before the test steps."""
-    await client.send(KEEP_ALIVE)
-    assert await client.recv() == {"keepAlive": True}
+    assert await sync(client) == []
+
+
+async def sync(client: Client) -> list[Any]:
+    """Every frame the venue wrote before it read our keepAlive (it answers in order)."""
+    return await client.until_reply(KEEP_ALIVE, lambda f: f == {"keepAlive": True})
 
 
 async def close_code(client: Client, timeout: float = 5.0) -> tuple[int | None, list[Any]]:
@@ -68,7 +74,7 @@ async def close_code(client: Client, timeout: float = 5.0) -> tuple[int | None, 
 
 
 def past_day(sim: Simulator, days: int = 2) -> date:
-    return history_for(sim).today() - timedelta(days=days)
+    return sim.finx.history.today() - timedelta(days=days)
 
 
 def stepped_ticks(sim: Simulator, pair: str, n: int) -> list[SimTick]:
@@ -84,8 +90,7 @@ async def test_stream_pushes_every_tick_of_its_pair_wrapped_with_string_prices(p
     async with Client(paused_sim.base_url("finx") + f"/streaming/{KEY}/BTC:USD") as client:
         await ready(client)
         ticks = stepped_ticks(paused_sim, "BTC:USD", 4000)
-        frames = [await client.recv() for _ in ticks]
-        assert await client.frames_for(0.2) == []
+        frames = await sync(client)
     for frame, tick in zip(frames, ticks, strict=True):
         assert list(frame) == ["results", "resultData"] and frame["results"] == "streaming"
         row = frame["resultData"]
@@ -103,8 +108,8 @@ async def test_several_pairs_take_several_sockets(paused_sim: Simulator) -> None
         want = {p: [e.price_text for e in events if isinstance(e, SimTick) and e.pair == p]
                 for p in ("ETH:USD", "SOL:USD")}
         assert want["ETH:USD"] and want["SOL:USD"]
-        got_eth = [f["resultData"] for f in await eth.frames_for(0.3)]
-        got_sol = [f["resultData"] for f in await sol.frames_for(0.3)]
+        got_eth = [f["resultData"] for f in await sync(eth)]
+        got_sol = [f["resultData"] for f in await sync(sol)]
     assert [r["price"] for r in got_eth] == want["ETH:USD"] and {r["pair"] for r in got_eth} == {"ETH:USD"}
     assert [r["price"] for r in got_sol] == want["SOL:USD"] and {r["pair"] for r in got_sol} == {"SOL:USD"}
 
@@ -120,7 +125,7 @@ async def test_sdk_streamer_session_is_answered_one_frame_per_poll(paused_sim: S
         await client.send(sdk_frame(message={"pair": "XRP:USD"}, APIKey=KEY))
         assert await client.recv() == first  # the market has not moved: the same latest tick
         tick = stepped_ticks(paused_sim, "XRP:USD", 6000)[-1]
-        pushed = await client.frames_for(0.3)
+        pushed = await sync(client)
         assert pushed and pushed[-1]["resultData"]["price"] == tick.price_text
         await client.send(sdk_frame(message={"pair": "XRP:USD"}, APIKey=KEY))
         assert await client.recv() == pushed[-1]
@@ -148,20 +153,18 @@ async def test_query_string_functions_push_one_frame_then_answer_json(paused_sim
     day = past_day(paused_sim).isoformat()
     async with Client(f"{base}?functionName=authenticate&APIKey={KEY}") as client:
         assert await client.recv() == {"isAuth": True}
-        assert await client.frames_for(0.2) == []
-        await client.send(KEEP_ALIVE)
-        assert await client.recv() == {"keepAlive": True}
+        assert await sync(client) == [], "one frame, then only replies"
     async with Client(f"{base}?functionName=tickSnap&APIKey={KEY}&pair=ETH:USD&date={day}&time=12:00") as client:
         snap = await client.recv()
         check_row(snap, "ETH:USD")
         assert snap["date"] == day and snap["time"] <= "12:00:00.000Z"
-        assert await client.frames_for(0.2) == []
+        assert await sync(client) == []
         await client.send({"APIKey": KEY, "functionName": "authenticate"})
         assert await client.recv() == {"isAuth": True}
     async with Client(f"{base}?functionName=tickHistory&APIKey={KEY}&pair=ETH:USD&date={day}&time=06:30") as client:
         page = await client.recv()
         assert len(page) == PAGE_ROWS and all(r["date"] == day and r["time"] > "06:30" for r in page.values())
-        assert await client.frames_for(0.2) == []
+        assert await sync(client) == []
         await client.send({"APIKey": KEY, "functionName": "tickSnap", "pair": "ETH:USD"})
         check_row(await client.recv(), "ETH:USD")
 
@@ -175,7 +178,7 @@ async def test_backend_without_function_name_authenticates_or_snaps(paused_sim: 
     async with Client(f"{base}/tick/snap?APIKey={KEY}&pair=SOL:USD") as client:
         check_row(await client.recv(), "SOL:USD")
     async with Client(f"{base}/") as client:  # nothing asked in the URL: nothing pushed, JSON functions work
-        assert await client.frames_for(0.2) == []
+        assert await sync(client) == []
         await client.send({"APIKey": KEY, "functionName": "authenticate"})
         assert await client.recv() == {"isAuth": True}
 
@@ -214,7 +217,7 @@ async def test_sdk_tickplant_frames_get_one_reply_each_in_order(paused_sim: Simu
         for request in requests:  # all in flight at once: the replies still come one each, in order
             await client.send(request)
         replies = [await client.recv() for _ in requests]
-        assert await client.frames_for(0.2) == []
+        assert await sync(client) == []
     assert replies[0] == {"isAuth": True}
     check_row(replies[1], "BTC:USD")
     assert len(replies[2]) == PAGE_ROWS and all(r["date"] == day for r in replies[2].values())
@@ -279,7 +282,7 @@ async def test_get_spot_rates_answers_then_pushes_the_flat_form(paused_sim: Simu
         await client.send(sdk_frame(APIKey=KEY, functionName="getSpotRates", pair="XRP:USD"))
         first = await client.recv()
         ticks = stepped_ticks(paused_sim, "XRP:USD", 6000)
-        pushed = await client.frames_for(0.3)
+        pushed = await sync(client)
         await client.send({"APIKey": KEY, "functionName": "getSpotRates", "pair": "DOGE:USD"})
         assert await client.recv() == {"error": "unknown pair: DOGE:USD"}
     for frame in [first, *pushed]:
@@ -315,13 +318,13 @@ async def test_history_page_is_1000_unsorted_rows_of_the_day_after_time(paused_s
     assert all(r["date"] == day.isoformat() and r["time"] > "09:15:00.000Z" for r in rows)
     times = [r["time"] for r in rows]
     assert times != sorted(times) and times != sorted(times, reverse=True)
-    expected = history_for(paused_sim).after("SOL:USD", day, parse_time("09:15"))
+    expected = paused_sim.finx.history.after("SOL:USD", day, parse_clock("09:15"))
     assert sorted(rows, key=row_key) == expected  # the earliest 1000 after the time, every one
 
 
 async def test_paging_a_whole_past_day_gives_every_row_exactly_once(paused_sim: Simulator) -> None:
     day = past_day(paused_sim, 3)
-    full = history_for(paused_sim).rows("BTC:USD", day)
+    full = paused_sim.finx.history.rows("BTC:USD", day)
     assert len(full) > 5 * PAGE_ROWS
     seen: list[dict[str, str]] = []
     last = "00:00"
@@ -340,7 +343,7 @@ async def test_paging_a_whole_past_day_gives_every_row_exactly_once(paused_sim: 
 
 
 async def test_history_stays_within_its_day(paused_sim: Simulator) -> None:
-    history = history_for(paused_sim)
+    history = paused_sim.finx.history
     today = history.today()
     async with Client(paused_sim.base_url("finx") + f"/streamer/{KEY}") as client:
         late = await history_request(client, "ETH:USD", past_day(paused_sim).isoformat(), "23:59:00")
@@ -359,13 +362,13 @@ async def test_history_accepts_every_time_format(paused_sim: Simulator, text: st
     async with Client(paused_sim.base_url("finx") + f"/streamer/{KEY}") as client:
         page = await history_request(client, "XRP:USD", day.isoformat(), text)
     rows = sorted(page.values(), key=row_key)
-    assert rows == history_for(paused_sim).after("XRP:USD", day, 10 * 3_600_000)
+    assert rows == paused_sim.finx.history.after("XRP:USD", day, 10 * 3_600_000)
     assert rows[0]["time"] > "10:00:00.000Z"
 
 
 async def test_history_time_is_strict_to_the_millisecond(paused_sim: Simulator) -> None:
     day = past_day(paused_sim)
-    full = history_for(paused_sim).rows("BTC:USD", day)
+    full = paused_sim.finx.history.rows("BTC:USD", day)
     pivot = full[2500]["time"]  # a row's own time: that row is not "after" it
     start = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000
     pivot_ms = round(datetime.fromisoformat(f"{day}T{pivot[:-1]}+00:00").timestamp() * 1000 - start)
@@ -378,7 +381,7 @@ async def test_history_time_is_strict_to_the_millisecond(paused_sim: Simulator) 
 
 
 async def test_tick_snap_is_the_latest_tick_at_or_before_the_instant(paused_sim: Simulator) -> None:
-    history = history_for(paused_sim)
+    history = paused_sim.finx.history
     day = past_day(paused_sim)
     rows = history.rows("ETH:USD", day)
     noon = [r for r in rows if r["time"] <= "12:00:00.000Z"][-1]
@@ -397,7 +400,7 @@ async def test_tick_snap_is_the_latest_tick_at_or_before_the_instant(paused_sim:
 
 async def test_today_runs_into_the_live_market_and_records_each_tick_once(paused_sim: Simulator) -> None:
     base = paused_sim.base_url("finx")
-    history = history_for(paused_sim)
+    history = paused_sim.finx.history
     today = history.today()
     synthetic = history.rows("BTC:USD", today)
     if synthetic:  # (empty only in the first seconds after midnight UTC)
@@ -449,23 +452,30 @@ async def test_same_seed_serves_the_same_history(paused_sim: Simulator) -> None:
 # -- keepAlive and the idle limit ---------------------------------------------------------------------
 
 
-async def test_keep_alive_holds_an_idle_socket_open(paused_sim: Simulator) -> None:
-    paused_sim.finx_idle_limit = 0.6  # FinX's 300 s, shortened for the test
-    async with Client(paused_sim.base_url("finx") + f"/streamer/{KEY}") as client:
+async def test_keep_alive_holds_an_idle_socket_open() -> None:
+    settings = SimSettings(finx_idle_limit=0.6, manual_time=True)  # FinX's 300 s, shortened for the test
+    async with Simulator(seed=11, rate=0, settings=settings) as sim, \
+            Client(sim.base_url("finx") + f"/streamer/{KEY}") as client:
         for _ in range(6):  # 1.5 s in all, well past the limit, with a keepAlive every 0.25 s
-            await asyncio.sleep(0.25)
+            sim.advance(0.25)
             await client.send(sdk_frame(APIKey=KEY, functionName="keepAlive"))
             assert await client.recv() == {"keepAlive": True}
+        sim.advance(0.7)
         code, frames = await close_code(client, timeout=3)
     assert frames == [] and code == 1001
 
 
-async def test_pushed_ticks_do_not_count_against_the_idle_limit(sim: Simulator) -> None:
-    sim.finx_idle_limit = 0.8
-    async with Client(sim.base_url("finx") + f"/streaming/{KEY}/BTC:USD") as client:
-        code, frames = await close_code(client, timeout=4)
+async def test_pushed_ticks_do_not_count_against_the_idle_limit() -> None:
+    settings = SimSettings(finx_idle_limit=0.8, manual_time=True)
+    async with Simulator(seed=11, rate=400, settings=settings) as sim, \
+            Client(sim.base_url("finx") + f"/streaming/{KEY}/BTC:USD") as client:
+        await ready(client)
+        sim.advance(0.7)  # the market moves at its rate: ticks are pushed
+        assert all(f["results"] == "streaming" for f in await sync(client))
+        sim.advance(1.0)  # no client frame for 1.0 s
+        code, frames = await close_code(client, timeout=3)
     assert code == 1001
-    assert all(f["results"] == "streaming" for f in frames)
+    assert frames and all(f["results"] == "streaming" for f in frames)
 
 
 def test_deribit_contracts_roll_with_the_clock() -> None:

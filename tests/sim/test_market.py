@@ -7,8 +7,8 @@ import random
 import pytest
 
 from finxtui.sim.bars import BarBuilder
+from finxtui.sim.core.window import Window
 from finxtui.sim.market import ASK, BID, LevelChange, Market, SimTick, SimTrade
-from finxtui.sim.window import Window
 
 
 def fixed_clock() -> float:

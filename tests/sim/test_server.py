@@ -13,7 +13,9 @@ import pytest
 import websockets
 from websockets.exceptions import InvalidStatus
 
+from finxtui.sim.credentials import DEMO_FINX_KEY
 from finxtui.sim.server import Simulator, route
+from finxtui.sim.settings import SimSettings
 from tests.sim.wsclient import Client
 
 
@@ -53,12 +55,35 @@ async def test_restart_drops_clients_refuses_then_serves_again(sim: Simulator) -
     restart = asyncio.create_task(sim.faults.restart(downtime=0.6))
     with pytest.raises(websockets.ConnectionClosed):
         await client.recv(timeout=3)
-    await asyncio.sleep(0.1)
-    with pytest.raises((OSError, InvalidStatus)):
+    with pytest.raises((OSError, InvalidStatus)):  # the venue is down for the restart's downtime
         await websockets.connect(sim.base_url("bitfinex") + "/ws/2", open_timeout=1)
     await restart
     async with Client(sim.base_url("bitfinex") + "/ws/2") as again:
         assert (await again.recv())["event"] == "info"
+
+
+async def test_the_manual_clock_moves_only_when_advanced() -> None:
+    async with Simulator(seed=3, rate=200, settings=SimSettings(manual_time=True)) as manual:
+        assert manual.loop_time() == 0.0 and manual.stats()["steps"] == 0, "nothing runs by itself"
+        manual.advance(0.5)
+        assert manual.loop_time() == 0.5
+        assert manual.stats()["steps"] == 100, "the market steps at its rate on the venue clock"
+        with pytest.raises(ValueError):
+            manual.advance(-1.0)
+    async with Simulator(seed=3, rate=0) as live:
+        with pytest.raises(RuntimeError):
+            live.advance(1.0)
+
+
+async def test_settings_change_while_running(manual_sim: Simulator) -> None:
+    manual_sim.settings.finx_idle_limit = 0.2
+    async with Client(manual_sim.base_url("finx") + f"/streamer/{DEMO_FINX_KEY}") as client:
+        await client.send({"APIKey": DEMO_FINX_KEY, "functionName": "keepAlive"})
+        assert await client.recv() == {"keepAlive": True}
+        manual_sim.advance(0.3)
+        with pytest.raises(websockets.ConnectionClosed) as info:
+            await client.recv(timeout=3)
+    assert info.value.rcvd is not None and info.value.rcvd.code == 1001
 
 
 def test_sim_command_prints_urls_and_stops_cleanly_on_ctrl_c() -> None:

@@ -1,8 +1,13 @@
-"""A plain websockets client for protocol tests: no project feed code, just frames and timeouts."""
+"""A plain websockets client for protocol tests: no project feed code, just frames and bounded waits.
+
+No wall-clock waiting "to let things settle": a test reads until a condition (with a bound), or makes a round
+trip that the server answers in order (``until_reply``), so everything the server wrote before it has arrived.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -38,7 +43,8 @@ class Client:
     async def recv(self, timeout: float = 5.0) -> Any:
         return orjson.loads(await self.recv_raw(timeout))
 
-    async def recv_until(self, predicate, timeout: float = 5.0, limit: int = 100_000) -> tuple[Any, list[Any]]:
+    async def recv_until(self, predicate: Callable[[Any], bool], timeout: float = 5.0,
+                         limit: int = 100_000) -> tuple[Any, list[Any]]:
         """Frames until one matches; returns it and everything read before it."""
         seen: list[Any] = []
         async with asyncio.timeout(timeout):
@@ -49,14 +55,8 @@ class Client:
                 seen.append(frame)
         raise AssertionError(f"no matching frame in {limit} frames")
 
-    async def frames_for(self, seconds: float) -> list[Any]:
-        """Everything that arrives within ``seconds``."""
-        out: list[Any] = []
-        loop = asyncio.get_running_loop()
-        end = loop.time() + seconds
-        while (left := end - loop.time()) > 0:
-            try:
-                out.append(await self.recv(left))
-            except TimeoutError:
-                break
-        return out
+    async def until_reply(self, request: Any, is_reply: Callable[[Any], bool], timeout: float = 5.0) -> list[Any]:
+        """Send ``request`` and read up to its reply: everything the server wrote before it read the request."""
+        await self.send(request)
+        _, before = await self.recv_until(is_reply, timeout)
+        return before

@@ -1,9 +1,18 @@
-"""The base of one client socket in the simulator: sending, stalling, slow-consumer drops, close."""
+"""The base of one client socket in the simulator: sending, stalling, slow-consumer drops, close.
+
+A venue's connection subclasses :class:`SimConnection` and implements the venue's side of the conversation
+in the hooks (``on_open``, ``on_message``, ``on_book`` …, ``on_timer``, ``inject``); everything it may use of
+the simulator comes through its :class:`~finxtui.sim.core.context.VenueContext`.
+
+A whole-socket stall (``stall``) drops what the socket would have sent in that time, as a venue that stops
+producing does; a protocol with sequence numbers still consumes them, so the client sees the gap. Per-pair
+stalls are each venue's own (``inject("stall", pair=…)``) and delay rather than drop.
+"""
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import orjson
 from websockets.asyncio.server import ServerConnection
@@ -11,54 +20,49 @@ from websockets.asyncio.server import broadcast as _broadcast
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import OPEN
 
-if TYPE_CHECKING:
-    from finxtui.sim.market import EquityPrint, SimTick, SimTrade
-    from finxtui.sim.server import Simulator
-    from finxtui.sim.window import WindowChange
-
-log = logging.getLogger("finxtui.sim")
-
-
-def dumps(obj: Any) -> bytes:
-    return orjson.dumps(obj)
+from finxtui.sim.core.context import VenueContext
+from finxtui.sim.core.window import WindowChange
+from finxtui.sim.market import EquityPrint, SimTick, SimTrade
 
 
 class SimConnection:
-    """One client on one protocol. Subclasses implement the venue's side of the conversation.
+    """One client on one protocol.
 
     Sends are synchronous writes (no await per frame): the market pump writes to every subscriber in one
-    pass. A client whose unread backlog passes ``Simulator.max_buffer`` is cut off, as venues do.
+    pass. A client whose unread backlog passes the outbox's ``max_buffer`` is cut off, as venues do.
     """
 
-    venue = ""
+    venue: ClassVar[str] = ""
 
-    def __init__(self, sim: Simulator, ws: ServerConnection, path: str, query: dict[str, str]) -> None:
-        self.sim = sim
+    def __init__(self, ctx: VenueContext, ws: ServerConnection, path: str, query: Mapping[str, str]) -> None:
+        self.ctx = ctx
+        self.log = ctx.log
         self.ws = ws
         self.path = path
-        self.query = query
+        self.query = dict(query)
         self.stalled_until = 0.0
         self.frames_sent = 0
         self.frames_suppressed = 0
         self.closed = False
-        self.opened_at = sim.loop_time()
+        self.opened_at = ctx.loop_time()
         self.last_client_frame = self.opened_at
 
     # -- output ---------------------------------------------------------------------------------------
 
     def stalled(self) -> bool:
-        return self.stalled_until > 0 and self.sim.loop_time() < self.stalled_until
+        """True while a whole-socket stall lasts."""
+        return self.stalled_until > 0 and self.ctx.loop_time() < self.stalled_until
 
     def send(self, data: bytes | str) -> bool:
         """Write one text frame now. Returns False when the frame was not sent (stalled or closed)."""
         if self.closed:
             return False
         if self.stalled_until:
-            if self.sim.loop_time() < self.stalled_until:
+            if self.ctx.loop_time() < self.stalled_until:
                 self.frames_suppressed += 1
                 return False
             self.stalled_until = 0.0
-        corked = self.sim.corked
+        corked = self.ctx.outbox.corked
         ws = self.ws
         if corked is not None and ws.protocol.state is OPEN and ws.send_in_progress is None:
             # Inside a dispatch: frame it now, write it with the dispatch's other frames in ``flush`` (one
@@ -92,16 +96,16 @@ class SimConnection:
                     else:
                         transport.close()
         except Exception as exc:  # as broadcast() does: a failed write is logged, never raised into the pump
-            log.warning("%s: skipped a write: %s", self.venue, exc)
+            self.log.warning("skipped a write: %s", exc)
             return
         self._check_backlog()
 
     def _check_backlog(self) -> bool:
         transport = self.ws.transport
-        if (transport is not None and not self.sim.backpressure
-                and transport.get_write_buffer_size() > self.sim.max_buffer):
-            log.warning("%s: dropping a slow consumer (%d bytes unread)", self.venue,
-                        transport.get_write_buffer_size())
+        outbox = self.ctx.outbox
+        if (transport is not None and not outbox.backpressure
+                and transport.get_write_buffer_size() > outbox.max_buffer):
+            self.log.warning("dropping a slow consumer (%d bytes unread)", transport.get_write_buffer_size())
             self.abort()
             return False
         return True
@@ -132,7 +136,7 @@ class SimConnection:
 
     def stall(self, seconds: float) -> None:
         """Produce nothing for ``seconds`` (frames in that time are never sent, as when a venue stalls)."""
-        self.stalled_until = self.sim.loop_time() + seconds
+        self.stalled_until = self.ctx.loop_time() + seconds
 
     # -- input ----------------------------------------------------------------------------------------
 
@@ -140,7 +144,7 @@ class SimConnection:
         await self.on_open()
         try:
             async for message in self.ws:
-                self.last_client_frame = self.sim.loop_time()
+                self.last_client_frame = self.ctx.loop_time()
                 await self.on_message(message)
         except ConnectionClosed:
             pass
@@ -157,8 +161,8 @@ class SimConnection:
         """One client frame."""
 
     def on_close(self) -> None:
-        """Drop every subscription (the simulator calls this when the socket ends)."""
-        self.sim.unsubscribe_all(self)
+        """Drop every subscription (called once when the socket ends)."""
+        self.ctx.unsubscribe_all(self)
 
     def on_book(self, key: tuple[str, str], depth: int | None, changes: list[WindowChange]) -> None:
         """Changes to a book window this connection subscribed to (depth None = the full book)."""
@@ -173,7 +177,7 @@ class SimConnection:
         """An equity trade for a ticker this connection subscribed to."""
 
     def on_timer(self, now: float) -> None:
-        """Called about ten times a second with the event loop's clock (heartbeats, bars, idle limits)."""
+        """Called about ten times a second with the venues' clock (heartbeats, bars, stalls, idle limits)."""
 
     def inject(self, fault: str, **params: Any) -> bool:
         """Apply a protocol-specific fault; return False if this protocol has no such fault."""

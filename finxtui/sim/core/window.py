@@ -75,6 +75,7 @@ class Window:
         mirror[idx] = steps
         out.append((side, idx, steps))
         worst = self._worst(side)
+        assert worst is not None  # the window was full, and just grew by one
         del mirror[worst]
         out.append((side, worst, 0))
 

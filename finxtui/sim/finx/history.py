@@ -3,7 +3,8 @@
 FinX's ``tickHistory`` answers with at most 1000 rows of one UTC day strictly after a time, and a client pages
 through a day by asking again from the latest time it has seen. This module is the data behind that: a store
 that can list a pair's ticks for any day, page through them and find the latest tick at an instant. It does no
-I/O and knows nothing of websockets; ``finxtui.sim.finx`` serves it.
+I/O and knows nothing of websockets; :mod:`finxtui.sim.finx.connection` serves it. Dates and times are written
+with the wire grammar of :mod:`finxtui.wire.finx`.
 
 What a day holds:
 
@@ -31,22 +32,18 @@ import bisect
 import heapq
 import math
 import random
-import re
 import time
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from itertools import islice
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from finxtui.sim.instruments import FINX_EXCHANGES, SimPair
+from finxtui.sim.market import SimTick
+from finxtui.wire.finx import DAY_MS, PAGE_ROWS, day_of, day_start_ms, row_date, row_time
 
-if TYPE_CHECKING:
-    from finxtui.sim.market import SimTick
-
-DAY_MS = 86_400_000
-PAGE_ROWS = 1000  # FinX's rows per tickHistory reply
 MIN_GAP_MS = 2_000  # synthetic ticks come every 2 to 12 seconds
 MAX_GAP_MS = 12_000
 EXCHANGE_SKEW = 0.00012  # each exchange's price sits a little off the others' (as in the live market model)
@@ -57,38 +54,12 @@ CACHED_DAYS = 24  # synthetic (pair, day) segments kept
 
 Row = dict[str, str]
 
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?Z?")
-
-
 # -- time and text ------------------------------------------------------------------------------------
 
 
 def epoch_ms(ts: float) -> int:
     """Unix seconds as whole milliseconds (the precision of FinX's times)."""
     return round(ts * 1000)
-
-
-def day_of(ms: int) -> date:
-    """The UTC day of an epoch-millisecond instant."""
-    return date.fromordinal(_EPOCH_ORDINAL + ms // DAY_MS)
-
-
-def day_start_ms(day: date) -> int:
-    return (day.toordinal() - _EPOCH_ORDINAL) * DAY_MS
-
-
-def format_date(ms: int) -> str:
-    return day_of(ms).isoformat()
-
-
-def format_time(ms: int) -> str:
-    """``HH:MM:SS.mmmZ``, the time of day FinX puts in a row."""
-    hours, rest = divmod(ms % DAY_MS, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}Z"
 
 
 def price_text(price: float) -> str:
@@ -103,31 +74,7 @@ def price_text(price: float) -> str:
 
 def tick_row(pair: str, ms: int, exchange: str, price: str) -> Row:
     """One FinX tick row, keys in FinX's order."""
-    return {"pair": pair, "date": format_date(ms), "time": format_time(ms), "exchange": exchange, "price": price}
-
-
-def parse_date(text: str) -> date:
-    """``YYYY-MM-DD`` (nothing else); ValueError otherwise."""
-    if not isinstance(text, str) or not _DATE_RE.fullmatch(text):
-        raise ValueError(f"invalid date: {text!r} (expected YYYY-MM-DD)")
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"invalid date: {text!r} (expected YYYY-MM-DD)") from None
-
-
-def parse_time(text: str) -> int:
-    """A request time as milliseconds into the day: ``HH:MM``, ``HH:MM:SS``, ``HH:MM:SS.mmm``, each with an
-    optional trailing ``Z`` (digits past the millisecond are dropped). ValueError otherwise."""
-    match = _TIME_RE.fullmatch(text) if isinstance(text, str) else None
-    if match is None:
-        raise ValueError(f"invalid time: {text!r} (expected HH:MM[:SS[.mmm]][Z])")
-    hours, minutes = int(match[1]), int(match[2])
-    seconds = int(match[3] or 0)
-    millis = int((match[4] or "0")[:3].ljust(3, "0"))
-    if hours > 23 or minutes > 59 or seconds > 59:
-        raise ValueError(f"invalid time: {text!r} (expected HH:MM[:SS[.mmm]][Z])")
-    return ((hours * 60 + minutes) * 60 + seconds) * 1000 + millis
+    return {"pair": pair, "date": row_date(ms), "time": row_time(ms), "exchange": exchange, "price": price}
 
 
 class Tick(NamedTuple):

@@ -29,9 +29,10 @@ from typing import Any
 
 from finxtui.model.pairs import decimals_of
 from finxtui.sim.instruments import BITMEX_CONTRACTS, BitmexContract
+from finxtui.wire.bitmex import MINOR_UNITS
+from finxtui.wire.jsnum import wire_number
 
 DEMO_ACCOUNT = 2031337
-MINOR_UNITS = {"XBt": 100_000_000, "USDt": 1_000_000}
 TAKER_FEE = 0.00075
 MAINT_RATE = 0.005
 RISK_LIMIT = {"XBt": 20_000_000_000, "USDt": 1_000_000_000_000}  # 200 XBT, 1M USDT
@@ -61,7 +62,7 @@ def contract_value(contract: BitmexContract, qty: float, price: float) -> float:
     if contract.inverse:
         return qty * contract.multiplier / price
     assert contract.underlying_to_position
-    return qty / contract.underlying_to_position * price * MINOR_UNITS[contract.settle_currency]
+    return qty / contract.underlying_to_position * price * MINOR_UNITS[contract.settle_currency][1]
 
 
 def trade_values(contract: BitmexContract, size: float, price: float) -> tuple[int, float, float]:
@@ -70,11 +71,6 @@ def trade_values(contract: BitmexContract, size: float, price: float) -> tuple[i
     home = home_notional(contract, size, price)
     foreign = float(size) if contract.inverse else round(home * price, NOTIONAL_DECIMALS)
     return gross, home, foreign
-
-
-def _number(x: float) -> float | int:
-    """Integral floats as ints, so the JSON reads as JavaScript would write it."""
-    return int(x) if isinstance(x, float) and x.is_integer() and abs(x) < 2**53 else x
 
 
 # -- the account ------------------------------------------------------------------------------------------
@@ -163,25 +159,25 @@ class Account:
             "account": self.account, "symbol": pos.symbol, "currency": c.settle_currency,
             "underlying": c.underlying, "quoteCurrency": c.quote_currency,
             "commission": TAKER_FEE, "initMarginReq": round(1 / pos.leverage, 8), "maintMarginReq": self.maint_rate,
-            "riskLimit": RISK_LIMIT[c.settle_currency], "leverage": _number(pos.leverage),
+            "riskLimit": RISK_LIMIT[c.settle_currency], "leverage": wire_number(pos.leverage),
             "crossMargin": False, "rebalancedPnl": 0, "prevRealisedPnl": 0,
             "openOrderBuyQty": 0, "openOrderSellQty": 0,
             "currentQty": pos.qty, "currentCost": cost, "currentComm": -pos.realised_pnl,
             "realisedCost": 0, "unrealisedCost": cost, "isOpen": True,
-            "markPrice": _number(mark), "markValue": value, "riskValue": abs(value),
-            "homeNotional": _number(home), "foreignNotional": _number(foreign),
+            "markPrice": wire_number(mark), "markValue": value, "riskValue": abs(value),
+            "homeNotional": wire_number(home), "foreignNotional": wire_number(foreign),
             "posState": "", "posCost": cost, "posCross": 0, "posComm": comm, "posLoss": 0,
             "posMargin": margin, "posMaint": maint, "posInit": init,
             "initMargin": 0, "maintMargin": margin + unrealised,
             "realisedPnl": pos.realised_pnl, "unrealisedPnl": unrealised,
             "unrealisedPnlPcnt": round(unrealised / abs(cost), 4) if cost else 0,
             "unrealisedRoePcnt": round(unrealised / init, 4) if init else 0,
-            "avgCostPrice": _number(pos.entry), "avgEntryPrice": _number(pos.entry),
-            "breakEvenPrice": _number(pos.break_even_price()),
-            "marginCallPrice": _number(pos.liquidation_price(self.maint_rate)),
-            "liquidationPrice": _number(pos.liquidation_price(self.maint_rate)),
-            "bankruptPrice": _number(pos.bankrupt_price()),
-            "lastPrice": _number(mark), "lastValue": value,
+            "avgCostPrice": wire_number(pos.entry), "avgEntryPrice": wire_number(pos.entry),
+            "breakEvenPrice": wire_number(pos.break_even_price()),
+            "marginCallPrice": wire_number(pos.liquidation_price(self.maint_rate)),
+            "liquidationPrice": wire_number(pos.liquidation_price(self.maint_rate)),
+            "bankruptPrice": wire_number(pos.bankrupt_price()),
+            "lastPrice": wire_number(mark), "lastValue": value,
             "timestamp": timestamp,
         }
 

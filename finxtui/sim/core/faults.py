@@ -1,9 +1,14 @@
 """Fault injection: what a venue and a network do to a client, on demand or at random (chaos).
 
-Immediate faults act on the connections open now (drop, stall, garbage, restart, a Bitfinex info code,
-a BitMEX update for an unknown id). Armed faults wait for the next chance on the wire (a wrong checksum,
-a skipped sequence number, deltas before the next BitMEX partial). Every injection is logged in
+Immediate faults act on the connections open now (drop, close, stall, garbage, restart, slow, a Bitfinex info
+code, a BitMEX update for an unknown id). Armed faults wait for the next chance on the wire (a wrong checksum,
+a skipped sequence number, deltas before the next BitMEX partial): a venue asks ``take`` through its context.
+Switched faults stay on until switched off (Finazon's soft auth). Every injection is logged in
 ``Faults.history`` so a test can check the client reacted to each one.
+
+A stall never makes a stream lie: a per-pair stall delays that pair's frames (each venue says how), and a
+whole-socket stall drops frames the way a silent venue does, with sequence numbers still consumed where the
+protocol has them.
 """
 
 from __future__ import annotations
@@ -12,12 +17,41 @@ import asyncio
 import logging
 import random
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from collections.abc import Collection, Coroutine, Mapping
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from finxtui.sim.server import Simulator
+from finxtui.sim.core.connection import SimConnection
+from finxtui.sim.core.tasks import Spawner
+from finxtui.sim.market import MarketEvent
+from finxtui.wire.venues import SOURCES
 
 log = logging.getLogger("finxtui.sim.faults")
+
+
+class FaultHost(Protocol):
+    """What the fault injector drives: the simulator's connections, clock, pump and front door."""
+
+    @property
+    def connections(self) -> Mapping[str, Collection[SimConnection]]: ...
+
+    @property
+    def rate(self) -> float: ...
+
+    @property
+    def steps(self) -> int: ...
+
+    max_buffer: int
+
+    def loop_time(self) -> float: ...
+
+    def step(self, n: int = 1) -> list[MarketEvent]: ...
+
+    def set_rate(self, rate: float) -> None: ...
+
+    def stats(self) -> dict[str, Any]: ...
+
+    async def restart(self, downtime: float = 1.0) -> None: ...
+
 
 ARMED = ("bad_checksum", "skip_seq", "early_deltas")
 IMMEDIATE = ("drop", "close", "stall", "garbage", "info", "unknown_id", "restart", "slow")
@@ -43,15 +77,17 @@ GARBAGE_BINARY = (b"\x00\xff\xfe binary noise", b"")
 
 
 class Faults:
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    """The simulator's fault injector (``sim.faults``): immediate, armed and switched faults, chaos, history."""
+
+    def __init__(self, host: FaultHost, *, seed: int, spawner: Spawner) -> None:
+        self.host = host
         self.armed: Counter[tuple[str, str]] = Counter()
+        self.switched: set[tuple[str, str]] = set()
         self.history: list[tuple[float, str, str, dict[str, Any]]] = []
-        self.finazon_soft_auth = False  # accept a bad Finazon key, then send an error frame and close
-        self._rng = random.Random(sim.seed ^ 0x5EED)
+        self._rng = random.Random(seed ^ 0x5EED)
         self._chaos: dict[str, Any] | None = None
         self._next_chaos = 0.0
-        self._tasks: set[asyncio.Task] = set()
+        self._spawner = spawner
 
     # -- armed faults ---------------------------------------------------------------------------------
 
@@ -67,11 +103,34 @@ class Faults:
             return True
         return False
 
+    # -- switched faults ------------------------------------------------------------------------------
+
+    def switch(self, kind: str, source: str, on: bool = True) -> None:
+        """Turn a lasting fault on or off (``soft_auth`` on ``finazon``: accept any key at the handshake)."""
+        if on:
+            self.switched.add((kind, source))
+        else:
+            self.switched.discard((kind, source))
+        self._record(kind, source, {"on": on})
+
+    def is_on(self, kind: str, source: str) -> bool:
+        return (kind, source) in self.switched
+
+    @property
+    def finazon_soft_auth(self) -> bool:
+        """Finazon accepts a bad key at the handshake, then sends an error frame and closes (1008)."""
+        return self.is_on("soft_auth", "finazon")
+
+    @finazon_soft_auth.setter
+    def finazon_soft_auth(self, on: bool) -> None:
+        self.switch("soft_auth", "finazon", on)
+
     # -- immediate faults -----------------------------------------------------------------------------
 
-    def _conns(self, source: str | None):
-        sources = [source] if source else list(self.sim.connections)
-        return [c for s in sources for c in list(self.sim.connections[s]) if not c.closed]
+    def _conns(self, source: str | None) -> list[SimConnection]:
+        connections = self.host.connections
+        sources = [source] if source else list(connections)
+        return [c for s in sources for c in list(connections[s]) if not c.closed]
 
     def drop(self, source: str | None = None) -> int:
         """Cut connections without a close frame (the client sees 1006)."""
@@ -124,24 +183,24 @@ class Faults:
         With a limit this low, any client that falls a few frames behind in a burst is cut off, as a venue
         cuts off a consumer it considers slow; it then has to reconnect and resynchronise.
         """
-        previous = self.sim.max_buffer
-        self.sim.max_buffer = max_buffer
+        previous = self.host.max_buffer
+        self.host.max_buffer = max_buffer
         self._record("slow", "*", {"max_buffer": max_buffer, "seconds": seconds})
         if seconds is not None:
             self._spawn(self._restore_buffer(previous, seconds))
 
     async def _restore_buffer(self, previous: int, seconds: float) -> None:
         await asyncio.sleep(seconds)
-        self.sim.max_buffer = previous
+        self.host.max_buffer = previous
 
     async def restart(self, downtime: float = 1.0) -> None:
         self._record("restart", "*", {"downtime": downtime})
-        await self.sim.restart(downtime)
+        await self.host.restart(downtime)
 
     # -- chaos ----------------------------------------------------------------------------------------
 
     def chaos(self, interval: float = 2.0, kinds: tuple[str, ...] = CHAOS_KINDS,
-              sources: tuple[str, ...] = ("bitfinex", "bitmex", "finx", "finazon"),
+              sources: tuple[str, ...] = SOURCES,
               seed: int | None = None, stall_seconds: float = 3.0) -> None:
         """Inject a random fault every ``interval`` seconds on average (0 turns chaos off)."""
         if seed is not None:
@@ -150,7 +209,7 @@ class Faults:
             self._chaos = None
             return
         self._chaos = {"interval": interval, "kinds": kinds, "sources": sources, "stall": stall_seconds}
-        self._next_chaos = self.sim.loop_time() + self._rng.expovariate(1 / interval)
+        self._next_chaos = self.host.loop_time() + self._rng.expovariate(1 / interval)
 
     def tick(self, now: float) -> None:
         chaos = self._chaos
@@ -187,7 +246,8 @@ class Faults:
         if kind == "unknown_id":
             return self.protocol("unknown_id", "bitmex")
         if kind == "info":
-            return self.protocol("info", "bitfinex", code=int(params.get("code", 20051)))
+            extra = {"seconds": float(params["seconds"])} if "seconds" in params else {}
+            return self.protocol("info", "bitfinex", code=int(params.get("code", 20051)), **extra)
         if kind == "restart":
             self._spawn(self.restart(float(params.get("downtime", 1.0))))
             return None
@@ -201,13 +261,13 @@ class Faults:
         """The ``/control`` socket: ``{"op": "<fault>" | "step" | "rate" | "chaos" | "stats", ...}``."""
         op = req.get("op")
         if op == "stats":
-            return self.sim.stats()
+            return self.host.stats()
         if op == "step":
-            self.sim.step(int(req.get("n", 1)))
-            return self.sim.market.steps
+            self.host.step(int(req.get("n", 1)))
+            return self.host.steps
         if op == "rate":
-            self.sim.set_rate(float(req["value"]))
-            return self.sim.rate
+            self.host.set_rate(float(req["value"]))
+            return self.host.rate
         if op == "chaos":
             self.chaos(float(req.get("interval", 2.0)), seed=req.get("seed"))
             return None
@@ -222,10 +282,8 @@ class Faults:
     # -- helpers --------------------------------------------------------------------------------------
 
     def _record(self, kind: str, source: str, params: dict[str, Any]) -> None:
-        self.history.append((self.sim.loop_time(), kind, source, params))
+        self.history.append((self.host.loop_time(), kind, source, params))
         log.info("fault %s on %s %s", kind, source, params)
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        self._spawner.spawn(coro)

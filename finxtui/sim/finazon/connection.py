@@ -23,51 +23,39 @@ Choices on the points the reference leaves open (its section C, items 10-17):
   are required on ``subscribe``. ``unsubscribe`` checks the fields it is given and needs only ``dataset``
   and ``tickers``.
 - Bars: the first bar of a ticker goes out with the ack, then one every ``f`` on the event loop's clock, the
-  bar itself read from the simulator's :class:`~finxtui.sim.bars.BarBuilder` at the wall (or injected) clock.
+  bar itself read from the venue's :class:`~finxtui.sim.bars.BarBuilder` at the wall (or injected) clock.
   ``t`` is the minute start in UNIX seconds, ``o``/``h``/``l``/``c`` are floats and ``v`` is an integer,
   cumulative within the minute. In a minute with no trade yet the bar repeats the last close as
   ``o``/``h``/``l``/``c`` with ``v`` 0 at the new minute's ``t``. A ticker that has never traded in this
   simulator sends no bar until its first trade.
-- Limits: past ``event_limit`` event messages in a sliding ``event_window`` the message is refused with an
-  error frame and counts as a strike; the ``max_strikes``-th strike in a window also closes the socket with
-  1008. Every client frame counts as an event message, malformed or not. An event over ``max_event_bytes``
-  gets an error frame and the socket stays open. At most ``max_connections`` open sockets per API key (the
-  dataset pages say 3): one more gets an error frame and close 1008. A socket with no subscription that
-  sends nothing for ``idle_seconds`` is closed with 1000 (RFC 6455 pings are answered by websockets itself
-  and are invisible here, so a subscribed socket is never closed for idleness).
-- With the ``finazon_soft_auth`` fault the handshake accepts any key; a wrong one then gets
-  ``{"status":"error","message":"Invalid API key"}`` and close 1008.
+- Limits (in ``SimSettings``): past ``finazon_event_limit`` event messages in a sliding
+  ``finazon_event_window`` the message is refused with an error frame and counts as a strike; the
+  ``finazon_max_strikes``-th strike in a window also closes the socket with 1008. Every client frame counts as
+  an event message, malformed or not. An event over ``finazon_max_event_bytes`` gets an error frame and the
+  socket stays open. At most ``finazon_max_connections`` open sockets per API key (the dataset pages say 3):
+  one more gets an error frame and close 1008. A socket with no subscription that sends nothing for
+  ``finazon_idle_close`` seconds is closed with 1000 (RFC 6455 pings are answered by websockets itself and are
+  invisible here, so a subscribed socket is never closed for idleness).
+- A per-ticker stall skips that ticker's bar frames until it ends; each bar frame re-sends the forming bar
+  whole, so the first one after the stall is again the truth.
+- With the ``soft_auth`` fault (``sim.faults.finazon_soft_auth = True``) the handshake accepts any key; a
+  wrong one then gets ``{"status":"error","message":"Invalid API key"}`` and close 1008.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
 import orjson
+from websockets.asyncio.server import ServerConnection
 
-from finxtui.model.pairs import DEFAULT_PAIRS
-from finxtui.sim.conn import SimConnection, log
-
-if TYPE_CHECKING:
-    from finxtui.sim.bars import BarBuilder
-    from finxtui.sim.server import Simulator
-
-# Dataset code -> the publisher code bar frames carry in ``p`` (``sip`` is v1.0's publisher for the same data).
-DATASETS: dict[str, str] = {"us_stocks_essential": "finazon", "sip_non_pro": "sip", "sip_pro": "sip",
-                            "sip": "sip"}
-FREQUENCIES: dict[str, float] = {"1s": 1.0, "10s": 10.0, "1m": 60.0}
-CHANNEL = "bars"
-AGGREGATION = "1m"
-
-EVENT_LIMIT = 100
-EVENT_WINDOW = 60.0
-EVENT_MAX_BYTES = 100 * 1024
-MAX_STRIKES = 10
-CONNECTION_LIMIT = 3
-IDLE_CLOSE_SECONDS = 60.0
+from finxtui.sim.bars import BarBuilder
+from finxtui.sim.core.connection import SimConnection
+from finxtui.sim.finazon.venue import FinazonVenue
+from finxtui.wire import finazon as fz
 
 BarValues = tuple[int, float, float, float, float, int]
 
@@ -82,16 +70,6 @@ class Subscription:
     period: float
     next_due: float
     stalled_until: float = 0.0
-
-
-def finazon_tickers(sim: Simulator) -> dict[str, str]:
-    """Ticker -> canonical pair for every equity this simulator trades that Finazon serves."""
-    out: dict[str, str] = {}
-    for pair in DEFAULT_PAIRS.pairs_on("finazon"):
-        symbol = DEFAULT_PAIRS.symbol("finazon", pair)
-        if symbol and pair in sim.bars:
-            out[symbol] = pair
-    return out
 
 
 def bar_values(builder: BarBuilder, now: float) -> BarValues | None:
@@ -111,56 +89,51 @@ def bar_values(builder: BarBuilder, now: float) -> BarValues | None:
 
 
 class FinazonConnection(SimConnection):
-    venue = "finazon"
+    venue: ClassVar[str] = "finazon"
 
-    # Limits, as attributes so a test (or a caller) can lower them on the class or on one connection.
-    event_limit: int = EVENT_LIMIT
-    event_window: float = EVENT_WINDOW
-    max_event_bytes: int = EVENT_MAX_BYTES
-    max_strikes: int = MAX_STRIKES
-    max_connections: int = CONNECTION_LIMIT
-    idle_seconds: float = IDLE_CLOSE_SECONDS
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.tickers = finazon_tickers(self.sim)
+    def __init__(self, venue: FinazonVenue, ws: ServerConnection, path: str, query: Mapping[str, str]) -> None:
+        super().__init__(venue.ctx, ws, path, query)
+        self.finazon = venue
+        self.settings = venue.ctx.settings
         self.subs: dict[str, Subscription] = {}
         self.authed = False
         self._events: deque[float] = deque()
         self._strikes: deque[float] = deque()
-        self._closing: asyncio.Task[None] | None = None
+        self._closing = False
 
     # -- session --------------------------------------------------------------------------------------
 
     async def on_open(self) -> None:
-        key = self.query.get("apikey")
-        if key != self.sim.credentials.finazon_key:
+        key = self.query.get(fz.KEY_PARAM)
+        if key != self.ctx.credentials.finazon_key:
             # Only reachable with the soft-auth fault: the handshake rejects a bad key with 401 otherwise.
             self.send_json({"status": "error", "message": "Invalid API key"})
-            await self.close(1008, "Invalid API key")
+            await self.close(fz.CLOSE_POLICY, "Invalid API key")
             return
-        peers = [c for c in self.sim.connections[self.venue]
+        peers = [c for c in self.finazon.connections
                  if c is not self and isinstance(c, FinazonConnection) and c.authed and not c.closed
-                 and c.query.get("apikey") == key]
-        if len(peers) >= self.max_connections:
+                 and c.query.get(fz.KEY_PARAM) == key]
+        limit = self.settings.finazon_max_connections
+        if len(peers) >= limit:
             self.send_json({"status": "error",
-                            "message": f"Too many connections: up to {self.max_connections} active "
+                            "message": f"Too many connections: up to {limit} active "
                                        f"connections are allowed for each API key."})
-            await self.close(1008, "Too many connections")
+            await self.close(fz.CLOSE_POLICY, "Too many connections")
             return
         self.authed = True
 
     async def on_message(self, message: str | bytes) -> None:
         if not self.authed or self.closed:
             return
-        now = self.sim.loop_time()
+        now = self.ctx.loop_time()
         if not self._admit(now):
             await self._refuse(now)
             return
         size = len(message) if isinstance(message, bytes) else len(message.encode())
-        if size > self.max_event_bytes:
+        max_bytes = self.settings.finazon_max_event_bytes
+        if size > max_bytes:
             self._error(f"The event message is {size} bytes; the maximum size for an event message "
-                        f"is {self.max_event_bytes // 1024}kb.")
+                        f"is {max_bytes // 1024}kb.")
             return
         try:
             req = orjson.loads(message)
@@ -171,15 +144,15 @@ class FinazonConnection(SimConnection):
             self._error("The event message must be a JSON object.")
             return
         event = req.get("event")
-        if event == "subscribe":
+        if event == fz.SUBSCRIBE:
             self._subscribe(req)
-        elif event == "unsubscribe":
+        elif event == fz.UNSUBSCRIBE:
             self._unsubscribe(req)
-        elif event == "heartbeat":
-            self._reply(req, {"event": "heartbeat", "status": "success"})
-        elif event == "reset":
+        elif event == fz.HEARTBEAT:
+            self._reply(req, {"event": fz.HEARTBEAT, "status": "success"})
+        elif event == fz.RESET:
             self.subs.clear()
-            self._reply(req, {"status": "success", "code": "SUCCESS_RESET"})
+            self._reply(req, {"status": "success", "code": fz.SUCCESS_RESET})
         elif event is None:
             self._error("The event field is required.", req)
         else:
@@ -189,22 +162,22 @@ class FinazonConnection(SimConnection):
 
     def _admit(self, now: float) -> bool:
         """Count one event message; False when it is over the per-connection limit."""
-        horizon = now - self.event_window
+        horizon = now - self.settings.finazon_event_window
         for stamps in (self._events, self._strikes):
             while stamps and stamps[0] <= horizon:
                 stamps.popleft()
-        if len(self._events) >= self.event_limit:
+        if len(self._events) >= self.settings.finazon_event_limit:
             return False
         self._events.append(now)
         return True
 
     async def _refuse(self, now: float) -> None:
         self._strikes.append(now)
-        self._error(f"Too many event messages: each connection can handle up to {self.event_limit} event "
-                    f"messages every minute.")
-        if len(self._strikes) >= self.max_strikes:
-            log.info("finazon: closing a connection over the event limit")
-            await self.close(1008, "Too many event messages")
+        self._error(f"Too many event messages: each connection can handle up to "
+                    f"{self.settings.finazon_event_limit} event messages every minute.")
+        if len(self._strikes) >= self.settings.finazon_max_strikes:
+            self.log.info("closing a connection over the event limit")
+            await self.close(fz.CLOSE_POLICY, "Too many event messages")
 
     # -- replies --------------------------------------------------------------------------------------
 
@@ -224,25 +197,25 @@ class FinazonConnection(SimConnection):
         if dataset is None:
             self._error("The dataset field is required.", req)
             return None
-        if not isinstance(dataset, str) or dataset not in DATASETS:
+        if not isinstance(dataset, str) or dataset not in fz.DATASETS:
             self._error(f"The dataset {dataset} you have specified is unrecognized or unsupported.", req)
             return None
-        channel = req.get("channel", CHANNEL)
-        if channel != CHANNEL:
-            self._error(f"The channel {channel} is not supported. Accepted channel: {CHANNEL}.", req)
+        channel = req.get("channel", fz.CHANNEL)
+        if channel != fz.CHANNEL:
+            self._error(f"The channel {channel} is not supported. Accepted channel: {fz.CHANNEL}.", req)
             return None
-        aggregation = req.get("aggregation", AGGREGATION)
-        if aggregation != AGGREGATION:
-            self._error(f"The aggregation {aggregation} is not supported. Accepted aggregation: {AGGREGATION}.",
+        aggregation = req.get("aggregation", fz.AGGREGATION)
+        if aggregation != fz.AGGREGATION:
+            self._error(f"The aggregation {aggregation} is not supported. Accepted aggregation: {fz.AGGREGATION}.",
                         req)
             return None
         frequency = req.get("frequency")
         if frequency is None and subscribing:
             self._error("The frequency field is required.", req)
             return None
-        if frequency is not None and frequency not in FREQUENCIES:
+        if frequency is not None and frequency not in fz.FREQUENCIES:
             self._error(f"The frequency {frequency} is not supported. Accepted frequencies: "
-                        f"{', '.join(FREQUENCIES)}.", req)
+                        f"{', '.join(fz.FREQUENCIES)}.", req)
             return None
         tickers = req.get("tickers")
         if (not isinstance(tickers, list) or not tickers
@@ -256,7 +229,7 @@ class FinazonConnection(SimConnection):
         data: dict[str, Any] = {"event": event, "dataset": dataset}
         if "publisher" in req and "dataset" not in req:
             data["publisher"] = dataset
-        data.update({"channel": CHANNEL, "frequency": frequency, "aggregation": AGGREGATION, "tickers": tickers})
+        data.update({"channel": fz.CHANNEL, "frequency": frequency, "aggregation": fz.AGGREGATION, "tickers": tickers})
         return data
 
     def _subscribe(self, req: dict[str, Any]) -> None:
@@ -265,18 +238,18 @@ class FinazonConnection(SimConnection):
             return
         dataset, frequency, tickers = fields
         assert frequency is not None
-        now = self.sim.loop_time()
-        period = FREQUENCIES[frequency]
+        now = self.ctx.loop_time()
+        period = fz.FREQUENCIES[frequency]
         added: list[Subscription] = []
         already: list[str] = []
         for ticker in tickers:
-            pair = self.tickers.get(ticker)
+            pair = self.finazon.tickers.get(ticker)
             if pair is None:
                 self._error(f"The ticker {ticker} you have specified is unrecognized or unsupported.", req)
             elif ticker in self.subs:
                 already.append(ticker)
             else:
-                sub = Subscription(ticker, pair, dataset, DATASETS[dataset], frequency, period, now + period)
+                sub = Subscription(ticker, pair, dataset, fz.DATASETS[dataset], frequency, period, now + period)
                 self.subs[ticker] = sub
                 added.append(sub)
         if already:
@@ -284,7 +257,7 @@ class FinazonConnection(SimConnection):
         if not added:
             return
         data = self._ack_data(req, "subscribe", dataset, frequency, [s.ticker for s in added])
-        self._reply(req, {"status": "success", "code": "SUCCESS_SUBSCRIPTION", "data": data})
+        self._reply(req, {"status": "success", "code": fz.SUCCESS_SUBSCRIPTION, "data": data})
         for sub in added:
             self._send_bar(sub)
 
@@ -307,20 +280,20 @@ class FinazonConnection(SimConnection):
             return
         data = self._ack_data(req, "unsubscribe", dataset, frequency or removed[0].frequency,
                               [s.ticker for s in removed])
-        self._reply(req, {"status": "success", "code": "SUCCESS_UNSUBSCRIPTION", "data": data})
+        self._reply(req, {"status": "success", "code": fz.SUCCESS_UNSUBSCRIPTION, "data": data})
 
     # -- bars -----------------------------------------------------------------------------------------
 
     def _send_bar(self, sub: Subscription) -> None:
-        builder = self.sim.bars.get(sub.pair)
+        builder = self.finazon.bars.get(sub.pair)
         if builder is None:
             return
-        values = bar_values(builder, self.sim.clock())
+        values = bar_values(builder, self.ctx.clock())
         if values is None:
             return
         t, o, h, low, c, v = values
-        self.send(orjson.dumps({"d": sub.dataset, "p": sub.publisher, "ch": CHANNEL, "f": sub.frequency,
-                                "aggr": AGGREGATION, "s": sub.ticker, "t": t, "o": o, "h": h, "l": low, "c": c,
+        self.send(orjson.dumps({"d": sub.dataset, "p": sub.publisher, "ch": fz.CHANNEL, "f": sub.frequency,
+                                "aggr": fz.AGGREGATION, "s": sub.ticker, "t": t, "o": o, "h": h, "l": low, "c": c,
                                 "v": v}))
 
     def on_timer(self, now: float) -> None:
@@ -337,14 +310,15 @@ class FinazonConnection(SimConnection):
                     continue
                 sub.stalled_until = 0.0
             self._send_bar(sub)
-        if not self.subs and now - self.last_client_frame > self.idle_seconds and self._closing is None:
-            self._closing = asyncio.ensure_future(self.close(1000, "Idle timeout"))
+        if not self.subs and now - self.last_client_frame > self.settings.finazon_idle_close and not self._closing:
+            self._closing = True
+            self.ctx.spawn(self.close(1000, "Idle timeout"))
 
     # -- faults ---------------------------------------------------------------------------------------
 
     def inject(self, fault: str, **params: Any) -> bool:
         if fault == "stall" and params.get("pair"):
-            until = self.sim.loop_time() + float(params.get("seconds", 5.0))
+            until = self.ctx.loop_time() + float(params.get("seconds", 5.0))
             hit = False
             for sub in self.subs.values():
                 if params["pair"] in (sub.pair, sub.ticker):
