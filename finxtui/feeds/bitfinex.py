@@ -4,7 +4,12 @@ One socket carries every pair (book + trades = 2 channels a pair, well under the
 for checksums, sequence numbers and bulk updates (one frame per batch, frames being the cost). Every ``cs``
 is verified against our book; a mismatch resubscribes that book, a sequence gap resubscribes every book on
 the socket, and both report ``resyncing`` until the new snapshots land.
-Wire facts: :mod:`finxtui.wire.bitfinex`.
+
+Silence: the venue heartbeats each channel every ``heartbeat`` seconds (15) but skips a channel's heartbeat
+when that channel had traffic since the previous tick, so a healthy channel can go two periods between frames
+(``reference/exchange-protocols.md`` A7: 20-25 s seen in a real session). A channel is stale, and resubscribed,
+only after ``SILENCE_PERIODS`` periods; the socket as a whole likewise, and it is abandoned after
+``DEAD_PERIODS``. Wire facts: :mod:`finxtui.wire.bitfinex`.
 """
 
 from __future__ import annotations
@@ -30,7 +35,11 @@ from finxtui.wire.venues import BITFINEX as VENUE
 
 log = logging.getLogger("finxtui.feeds.bitfinex")
 
-CHANNEL_SILENCE = 20.0  # the venue heartbeats every 15 s per channel
+#: heartbeat periods a channel may stay quiet before it is stale: two, because the venue skips a heartbeat after
+#: traffic (A7), plus half a period for the venue's and the network's jitter (37.5 s at 15 s)
+SILENCE_PERIODS = 2.5
+#: heartbeat periods of a socket with no frame on any channel before it is abandoned and reconnected
+DEAD_PERIODS = 4.0
 LEFT_MEMORY = 64  # channel ids we unsubscribed (or never read) whose late frames are dropped without a word
 
 _NUM = (int, float)  # JSON numbers; bool is its own type here, so true/false never pass as a number
@@ -73,12 +82,14 @@ class Channel:
 
 class BitfinexFeed(Feed):
     """Books and trades of ``pairs`` on one socket. ``depth`` is the book length asked for (one of
-    ``wire.LENGTHS``)."""
+    ``wire.LENGTHS``); ``heartbeat`` the venue's heartbeat period in seconds, from which every silence limit
+    follows (a test that compresses the venue's time scales it)."""
 
     source = VENUE.tag
 
     def __init__(self, base_url: str, pairs: Iterable[str], *, depth: int = 25, books: bool = True,
-                 trades: bool = True, bulk: bool = True, table: PairTable = DEFAULT_PAIRS, **kwargs: Any) -> None:
+                 trades: bool = True, bulk: bool = True, table: PairTable = DEFAULT_PAIRS,
+                 heartbeat: float = wire.HEARTBEAT_SECONDS, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if depth not in wire.LENGTHS:
             raise ValueError(f"Bitfinex book length must be one of {wire.LENGTHS}, not {depth}")
@@ -87,8 +98,11 @@ class BitfinexFeed(Feed):
         self.want_books = books
         self.want_trades = trades
         self.flags = wire.FLAG_SEQ_ALL | wire.FLAG_CHECKSUM | (wire.FLAG_BULK if bulk else 0)
+        self.heartbeat = heartbeat
         #: seconds without a frame before a channel is stale and resubscribed (a test may lower it)
-        self.channel_silence = CHANNEL_SILENCE
+        self.channel_silence = heartbeat * SILENCE_PERIODS
+        self.stale_after = heartbeat * SILENCE_PERIODS
+        self.dead_after = heartbeat * DEAD_PERIODS
         self.symbols, self.skipped = venue_symbols(table, self.source, pairs)  # venue symbol -> canonical pair
         self.books: dict[str, OrderBook] = {p: OrderBook(self.source, p) for p in self.symbols.values()}
         self.checksums_ok = 0

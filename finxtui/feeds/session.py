@@ -46,7 +46,7 @@ from finxtui.model.events import (
 log = logging.getLogger("finxtui.feeds")
 
 YIELD_EVERY = 0.002  # seconds of uninterrupted work before the reader lets the event loop run
-WAKE_INTERVAL = 0.5  # how often a quiet socket wakes the reader to check health
+WAKE_INTERVAL = 0.5  # how often (by default) a quiet socket wakes the reader to check health
 MAX_FRAME = 16 * 1024 * 1024  # a frame larger than this is a protocol error, not data
 
 
@@ -69,10 +69,13 @@ class Feed:
     error_retry = 300.0
 
     def __init__(self, *, clock: Callable[[], float] = time.time, backoff: Backoff | None = None,
-                 open_timeout: float = 10.0) -> None:
+                 open_timeout: float = 10.0, health_interval: float = WAKE_INTERVAL) -> None:
+        """``clock`` stamps events; every ``health_interval`` (loop) seconds the session checks liveness, waking a
+        reader blocked on a quiet socket (a test that compresses a venue's time shortens it alike)."""
         self.clock = clock
         self.backoff = backoff or Backoff()
         self.open_timeout = open_timeout
+        self.health_interval = health_interval
         self.ws: ClientConnection | None = None
         self.state = ""
         self.detail = ""
@@ -126,7 +129,7 @@ class Feed:
         return self._attempts
 
     def check_health(self, now: float) -> None:
-        """Called at least twice a second (loop clock): per-subscription silence, heartbeats."""
+        """Called every ``health_interval`` seconds or so (loop clock): per-subscription silence, heartbeats."""
 
     def refresh_status(self) -> None:
         """Work out the state from the subscriptions (after a snapshot, or when a quiet socket talks again)."""
@@ -229,7 +232,7 @@ class Feed:
             loop = self._loop
             assert loop is not None
             now = loop.time()
-            if (now - self._last_yield > YIELD_EVERY or now - self._last_health > WAKE_INTERVAL
+            if (now - self._last_yield > YIELD_EVERY or now - self._last_health > self.health_interval
                     or self._outbox) and not await self._chores(ws, now):
                 continue
             self._in_recv = True
@@ -280,7 +283,7 @@ class Feed:
             # recv() returns without suspending while frames are buffered: let timers and input run.
             await asyncio.sleep(0)
             now = self._last_yield = loop.time()
-        if now - self._last_health > WAKE_INTERVAL:
+        if now - self._last_health > self.health_interval:
             self._last_health = now
             self._health(now)
             if self.ws is None or self._out:
@@ -301,10 +304,11 @@ class Feed:
         if loop is None or self._closed:
             return
         now = loop.time()
-        if self._in_recv and self._reader is not None and now - self._last_rx >= WAKE_INTERVAL:
+        interval = self.health_interval
+        if self._in_recv and self._reader is not None and now - self._last_rx >= interval:
             self._woken = True
             self._reader.cancel()
-        self._wake = loop.call_at(now + WAKE_INTERVAL, self._on_wake)
+        self._wake = loop.call_at(now + interval, self._on_wake)
 
     def _health(self, now: float) -> None:
         idle = now - self._last_rx
@@ -388,7 +392,7 @@ class Feed:
             return
         self.ws = ws
         self._connected_at = self._last_rx = self._last_yield = self._last_health = loop.time()
-        self._wake = loop.call_at(loop.time() + WAKE_INTERVAL, self._on_wake)
+        self._wake = loop.call_at(loop.time() + self.health_interval, self._on_wake)
         try:
             await self.on_connected(ws)
         except FatalFeedError:
