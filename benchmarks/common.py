@@ -315,26 +315,18 @@ def extended_market(seed: int, rate: float | None, extra: int, clock: Any = time
 
 def extended_sim(seed: int, rate: float, extra: int) -> Any:
     """A ``Simulator`` whose market has ``extra`` more pairs (its defaults are left alone)."""
-    from collections import defaultdict, deque
-
-    from finxtui.sim.bars import BarBuilder
     from finxtui.sim.server import Simulator
 
-    sim = Simulator(seed=seed, rate=rate)
-    market = extended_market(seed, rate if rate and math.isfinite(rate) else None, extra, sim.clock)
-    sim.market = market
-    sim.bars = {p: BarBuilder() for p in market.pairs}
-    sim.venue_bars = {k: BarBuilder() for k in market.books}
-    sim.recent_trades = {k: deque(maxlen=50) for k in market.books}
-    sim.book_subs = defaultdict(dict)
-    return sim
+    market = extended_market(seed, rate if rate and math.isfinite(rate) else None, extra, time.time)
+    return Simulator(seed=seed, rate=rate, market=market)
 
 
 def bench_config(base_url: str, *, extra_pairs: int = 0, **changes: Any) -> Any:
     """The app's configuration pointed at a simulator in another process, with its demo accounts."""
     from finxtui.config import Config, Credentials
-    from finxtui.model.pairs import SOURCES, PairTable
+    from finxtui.model.pairs import PairTable
     from finxtui.sim.credentials import SimCredentials
+    from finxtui.wire.venues import SOURCES
 
     creds = SimCredentials()
     cfg = Config()

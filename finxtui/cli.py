@@ -10,15 +10,13 @@ import asyncio
 import contextlib
 import math
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from finxtui import __version__
-
-SOURCES = ("finx", "bitfinex", "bitmex", "finazon")
+from finxtui.wire.venues import SOURCES
 
 
 def _rate(text: str) -> float:
@@ -196,9 +194,6 @@ def _pairs_for(cfg: Any, source: str, requested: list[str]) -> list[str]:
 
 # -- the monitor ------------------------------------------------------------------------------------------
 
-COLOR_SYSTEMS = {"truecolor": "truecolor", "256": "256", "16": "standard"}
-
-
 def cmd_tui(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
@@ -221,17 +216,10 @@ def cmd_tui(args: argparse.Namespace) -> int:
             cfg = replace(cfg, slow_link=True)
     except (ConfigError, OSError) as exc:
         return _fail(str(exc))
-    if cfg.color in COLOR_SYSTEMS:
-        # Textual reads this when it is imported, so it must be set before the UI is.
-        os.environ["TEXTUAL_COLOR_SYSTEM"] = COLOR_SYSTEMS[cfg.color]
     log_path = setup_logging(args.log_level or cfg.log_level, secrets=cfg.credentials.secrets(), stderr_level=None)
-    from finxtui.ui.app import make_app
+    from finxtui.commands.tui import run_tui
 
-    app = make_app(cfg, demo=args.demo, seed=args.seed, rate=args.rate)
-    result = app.run(mouse=not args.no_mouse)
-    if app.return_code and log_path:
-        print(f"finx-tui: see the log: {log_path}", file=sys.stderr)
-    return int(result or app.return_code or 0)
+    return run_tui(cfg, args, log_path)
 
 
 # -- tail -------------------------------------------------------------------------------------------------
@@ -251,8 +239,8 @@ def cmd_tail(args: argparse.Namespace) -> int:
         cfg = replace(cfg, finazon_interpolate=max(0, args.interpolate))
     setup_logging(args.log_level or cfg.log_level, secrets=cfg.credentials.secrets(),
                   stderr_level="ERROR" if args.quiet else "WARNING")
+    from finxtui.commands.tail import run_tail
     from finxtui.record import RecordingError
-    from finxtui.tail import run_tail
 
     try:
         return asyncio.run(run_tail(cfg, args, pairs))
@@ -277,7 +265,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as exc:
         return _fail(str(exc))
     setup_logging(args.log_level or cfg.log_level, secrets=cfg.credentials.secrets())
-    from finxtui.history import run_history
+    from finxtui.commands.history import run_history
 
     try:
         return asyncio.run(run_history(cfg, args, pair))
@@ -298,7 +286,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return _fail(str(exc))
     setup_logging(args.log_level or cfg.log_level, secrets=cfg.credentials.secrets())
-    from finxtui.record.cli import run_record
+    from finxtui.commands.record import run_record
 
     return asyncio.run(run_record(cfg, args))
 
@@ -312,7 +300,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return _fail(str(exc))
     setup_logging(args.log_level or cfg.log_level, secrets=cfg.credentials.secrets(), stderr_level=None)
-    from finxtui.record.cli import run_replay
+    from finxtui.commands.replay import run_replay
 
     return run_replay(cfg, args)
 
@@ -320,52 +308,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
 # -- sim --------------------------------------------------------------------------------------------------
 
 def cmd_sim(args: argparse.Namespace) -> int:
-    import logging
+    from finxtui.commands.sim import run_sim
 
-    from finxtui.logs import RedactingFilter
-    from finxtui.sim.credentials import SimCredentials
-    from finxtui.sim.server import Simulator
-
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # The simulator may hold the user's own keys (from the environment) and logs request paths at debug level.
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RedactingFilter(SimCredentials.from_env().as_client_env().values()))
-
-    async def run() -> None:
-        sim = Simulator(seed=args.seed, rate=args.rate, host=args.host, port=args.port)
-        try:
-            await sim.start()
-        except OSError as exc:
-            print(f"finx-tui sim: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
-                  file=sys.stderr)
-            raise SystemExit(2) from None
-        if args.chaos:
-            sim.faults.chaos(args.chaos)
-        # Handlers first: "Ctrl-C stops." below is a promise a script may act on at once.
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        rate = "max" if sim.rate == math.inf else f"{sim.rate:g}"
-        print(f"finx-tui simulator (seed {args.seed}, {rate} book updates/s) on {sim.url}")
-        paths = {"bitfinex": "/ws/2", "bitmex": "/realtime", "finx": "/streaming/{key}/{pair}",
-                 "finazon": "/v1?apikey={key}"}
-        for source in ("bitfinex", "bitmex", "finx", "finazon"):
-            print(f"  {source:<9} {sim.base_url(source):<36} client path {paths[source]}")
-        print(f"  {'control':<9} {sim.url}/control")
-        creds = sim.credentials
-        print("accounts: " + ("demo credentials (see README)" if creds == type(creds)()
-                              else "from BITMEX_API_KEY / FINX_API_KEY / FINAZON_API_KEY"))
-        print("Ctrl-C stops.", flush=True)
-        try:
-            await stop.wait()
-        finally:
-            await sim.stop()
-            print("simulator stopped.", flush=True)
-
-    asyncio.run(run())
-    return 0
+    return run_sim(args)
 
 
 if __name__ == "__main__":

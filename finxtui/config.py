@@ -18,17 +18,12 @@ from typing import Any
 
 import platformdirs
 
-from finxtui.model.pairs import SOURCES, PairTable, canonical
+from finxtui.model.pairs import PairTable, canonical
+from finxtui.wire.venues import BITMEX, BOOK_SOURCES, FINAZON, FINX, SOURCES, VENUES
 
 APP_NAME = "finx-tui"
-DEFAULT_ENDPOINTS = {
-    "finx": "wss://ws.finx.io",
-    "bitfinex": "wss://api-pub.bitfinex.com",
-    "bitmex": "wss://ws.bitmex.com",
-    "finazon": "wss://ws.finazon.io",
-}
+DEFAULT_ENDPOINTS = {tag: venue.default_url for tag, venue in VENUES.items()}
 DEFAULT_WATCHLIST = ("BTC:USD", "ETH:USD", "SOL:USD", "XRP:USD", "AAPL", "MSFT")
-BOOK_SOURCES = ("bitfinex", "bitmex")
 COLOR_CHOICES = ("auto", "truecolor", "256", "16")
 
 
@@ -211,15 +206,15 @@ class _Reader:
         return ConfigError(f"{where}: {name}: {problem}")
 
     def get(self, data: Mapping[str, Any], table: str | None, key: str, kind: type | tuple[type, ...],
-            default: Any = None, choices: tuple | None = None, low: float | None = None,
+            default: Any = None, choices: tuple[Any, ...] | None = None, low: float | None = None,
             high: float | None = None) -> Any:
         if key not in data:
             return default
-        value = data[key]
+        value: Any = data[key]
         kinds = kind if isinstance(kind, tuple) else (kind,)
         if isinstance(value, bool) and bool not in kinds:
             raise self.error(table, key, f"expected {_kind_name(kinds)}, got {value!r}")
-        if not isinstance(value, kinds):
+        if not _is_kind(value, kinds):
             raise self.error(table, key, f"expected {_kind_name(kinds)}, got {value!r}")
         if choices is not None and value not in choices:
             raise self.error(table, key, f"must be one of {', '.join(map(str, choices))}, got {value!r}")
@@ -228,6 +223,11 @@ class _Reader:
         if high is not None and value > high:
             raise self.error(table, key, f"must be at most {high}, got {value!r}")
         return value
+
+
+def _is_kind(value: Any, kinds: tuple[type, ...]) -> bool:
+    # A function, not an inline isinstance: mypy would narrow ``value`` to object and lose its comparisons.
+    return isinstance(value, kinds)
 
 
 def _kind_name(kinds: tuple[type, ...]) -> str:
@@ -325,10 +325,10 @@ def _apply_file(cfg: Config, path: Path) -> Config:
     refresh = r.get(data, None, "refresh", dict, None)
     if refresh is not None:
         rates = {}
-        names = {f.name for f in fields(Refresh)}
+        rate_names = {f.name for f in fields(Refresh)}
         for key in refresh:
-            if key not in names:
-                raise r.error("refresh", key, f"unknown rate (known: {', '.join(sorted(names))})")
+            if key not in rate_names:
+                raise r.error("refresh", key, f"unknown rate (known: {', '.join(sorted(rate_names))})")
             rates[key] = float(r.get(refresh, "refresh", key, (int, float), low=0.1, high=60))
         changes["refresh"] = replace(cfg.refresh, **rates)
     sources = r.get(data, None, "sources", dict, {})
@@ -364,15 +364,15 @@ def _apply_file(cfg: Config, path: Path) -> Config:
     changes["endpoints"] = endpoints
     changes["enabled"] = enabled
     creds = r.get(data, None, "credentials", dict, {})
-    names = {"finx_api_key": "finx_key", "bitmex_api_key": "bitmex_key", "bitmex_api_secret": "bitmex_secret",
-             "finazon_api_key": "finazon_key"}
+    fields_of = {"finx_api_key": "finx_key", "bitmex_api_key": "bitmex_key", "bitmex_api_secret": "bitmex_secret",
+                 "finazon_api_key": "finazon_key"}
     values = {}
     for key in creds:
-        if key not in names:
-            raise r.error("credentials", key, f"unknown key (known: {', '.join(sorted(names))})")
+        if key not in fields_of:
+            raise r.error("credentials", key, f"unknown key (known: {', '.join(sorted(fields_of))})")
         value = r.get(creds, "credentials", key, str)
         if value:
-            values[names[key]] = value
+            values[fields_of[key]] = value
     warnings = list(cfg.warnings)
     if values:
         changes["credentials"] = replace(cfg.credentials, **values)
@@ -387,8 +387,9 @@ def _apply_file(cfg: Config, path: Path) -> Config:
 def _apply_env(cfg: Config, env: Mapping[str, str]) -> Config:
     creds = cfg.credentials
     values = {}
-    for attr, var in (("finx_key", "FINX_API_KEY"), ("bitmex_key", "BITMEX_API_KEY"),
-                      ("bitmex_secret", "BITMEX_API_SECRET"), ("finazon_key", "FINAZON_API_KEY")):
+    bitmex_key_var, bitmex_secret_var = BITMEX.key_vars
+    for attr, var in (("finx_key", FINX.key_vars[0]), ("bitmex_key", bitmex_key_var),
+                      ("bitmex_secret", bitmex_secret_var), ("finazon_key", FINAZON.key_vars[0])):
         if env.get(var):
             values[attr] = env[var].strip()
     if values:

@@ -6,8 +6,9 @@ override a venue symbol (``[pairs."DOGE:USD"] bitfinex = "tDOGE:USD"``); everyth
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+
 
 @dataclass(frozen=True, slots=True)
 class PairInfo:
@@ -79,7 +80,7 @@ class PairTable:
     def __contains__(self, pair: object) -> bool:
         return pair in self._rows
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[PairInfo]:
         return iter(self._rows.values())
 
     def pairs(self) -> list[str]:

@@ -16,7 +16,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from finxtui.sim.credentials import DEMO_FINX_KEY
-from finxtui.sim.finx import history_for
 from finxtui.sim.server import Simulator
 
 TIMEOUT = 30
@@ -56,7 +55,7 @@ def expected_day(pair: str, day: str) -> list[tuple[float, str, float]]:
     (seed, pair, day)."""
     async def rows() -> list[dict[str, str]]:
         async with Simulator(seed=7, rate=0) as sim:
-            return history_for(sim).rows(pair, date.fromisoformat(day))
+            return sim.finx.history.rows(pair, date.fromisoformat(day))
 
     return [(datetime.fromisoformat(f"{r['date']}T{r['time'][:-1]}+00:00").timestamp(), r["exchange"],
              float(r["price"])) for r in asyncio.run(rows())]

@@ -38,9 +38,9 @@ def clients(sim: Simulator, source: str, pair: str) -> int:
     """How many client connections get every stream of ``pair`` from ``source``."""
     conns = sim.connections[source]
     if source == "finx":
-        return len([c for c in sim.tick_subs.get(pair, ()) if c in conns])
-    trades = len([c for c in sim.trade_subs.get((source, pair), ()) if c in conns])
-    books = sum(len(c) for c in sim.book_subs.get((source, pair), {}).values())
+        return len([c for c in sim.subscriptions.ticks.get(pair, ()) if c in conns])
+    trades = len([c for c in sim.subscriptions.trades.get((source, pair), ()) if c in conns])
+    books = sum(len(c) for c in sim.subscriptions.books.get((source, pair), {}).values())
     return min(trades, books)
 
 

@@ -1,7 +1,7 @@
-"""``finx-tui record`` (headless, durable CSV) and ``finx-tui replay`` (the TUI on a recording).
+"""``finx-tui record``: every normalized event of the chosen venues and pairs, to durable CSV, headless.
 
-``finxtui/cli.py`` parses the flags and calls :func:`run_record` / :func:`run_replay`. Nothing here imports
-textual at module level: the replay imports the UI inside :func:`run_replay` only.
+Each venue is read from a source of its own (one feed, nothing between the socket and the recorder), so a
+book snapshot or checkpoint is the book exactly as of its frame.
 """
 
 from __future__ import annotations
@@ -10,19 +10,18 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from finxtui.config import Config
-from finxtui.model.pairs import SOURCES, canonical
-from finxtui.record.replay import Recording, ReplayControl, ReplayError, replay_events
+from finxtui.model.pairs import canonical
 from finxtui.record.writer import Recorder, RecordError
+from finxtui.sources import LiveSource, Source, embedded_simulator
+from finxtui.wire.venues import SOURCES
 
 log = logging.getLogger("finxtui.record")
 
@@ -121,9 +120,9 @@ class Progress:
             self.stream.flush()
 
 
-async def record(recorder: Recorder, feeds: Mapping[str, Any], *, seconds: float | None = None,
+async def record(recorder: Recorder, sources: Mapping[str, Source], *, seconds: float | None = None,
                  stop: asyncio.Event | None = None, progress: Progress | None = None) -> str:
-    """Pump every feed into ``recorder`` until ``stop`` is set or ``seconds`` pass; returns why it stopped.
+    """Pump every source into ``recorder`` until ``stop`` is set or ``seconds`` pass; returns why it stopped.
 
     Writes every :data:`WRITE_EVERY` s and fsyncs every :data:`SYNC_EVERY` s; a write error stops everything
     at once (RecordError propagates). The recorder is closed (flushed and synced) on every way out.
@@ -131,9 +130,9 @@ async def record(recorder: Recorder, feeds: Mapping[str, Any], *, seconds: float
     stop = stop or asyncio.Event()
     failure: list[BaseException] = []
 
-    async def pump(source: str, feed: Any) -> None:
+    async def pump(source: Source) -> None:
         try:
-            async for event in feed:
+            async for event in source:
                 recorder.record(event)
         except asyncio.CancelledError:
             raise
@@ -160,7 +159,7 @@ async def record(recorder: Recorder, feeds: Mapping[str, Any], *, seconds: float
             failure.append(exc)
             stop.set()
 
-    tasks = [asyncio.create_task(pump(source, feed), name=f"record-{source}") for source, feed in feeds.items()]
+    tasks = [asyncio.create_task(pump(source), name=f"record-{venue}") for venue, source in sources.items()]
     tasks.append(asyncio.create_task(flusher(), name="record-flush"))
     why = "stopped"
     try:
@@ -173,9 +172,9 @@ async def record(recorder: Recorder, feeds: Mapping[str, Any], *, seconds: float
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        for feed in feeds.values():
+        for source in sources.values():
             with contextlib.suppress(Exception):
-                await feed.aclose()
+                await source.stop()
         try:
             await recorder.aclose()
         except RecordError as exc:
@@ -202,26 +201,28 @@ async def run_record(cfg: Config, args: argparse.Namespace) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     reasons: list[str] = []
+
+    def stop_on(sig: signal.Signals) -> None:
+        reasons.append(sig.name)
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, lambda s=sig: (reasons.append(signal.Signals(s).name), stop.set()))
-    from finxtui.feeds.factory import make_feed
-
+            loop.add_signal_handler(sig, stop_on, sig)
     try:
         async with contextlib.AsyncExitStack() as stack:
             if args.demo:
-                from finxtui.demo import demo
-
                 # ``finx-tui --rate N record --demo``: the top-level demo rate applies here too.
                 rate = getattr(args, "rate", None)
-                cfg, _sim = await stack.enter_async_context(demo(cfg, seed=args.seed, rate=rate))
+                cfg, _sim = await stack.enter_async_context(embedded_simulator(cfg, seed=args.seed, rate=rate))
                 recorder.add_secrets(cfg.credentials.secrets())
-            feeds = {source: make_feed(source, cfg, pairs, depth=args.depth) for source, pairs in plan.items()}
+            sources: dict[str, Source] = {venue: LiveSource(cfg, venues=[venue], pairs=pairs, depth=args.depth)
+                                          for venue, pairs in plan.items()}
             for source, pairs in plan.items():
                 log.info("recording %s: %s", source, ", ".join(pairs))
             for note in recorder.repairs:
                 progress.note(f"finx-tui record: repaired {note}")
-            why = await record(recorder, feeds, seconds=args.seconds, stop=stop, progress=progress)
+            why = await record(recorder, sources, seconds=args.seconds, stop=stop, progress=progress)
     except RecordError as exc:
         progress.note(f"finx-tui record: {exc}")
         progress.finish("stopped by the error above")
@@ -239,42 +240,3 @@ async def run_record(cfg: Config, args: argparse.Namespace) -> int:
         log.info("repaired %s", note)
     progress.finish(f"{reasons[0]}, stopped" if reasons else why)
     return 0
-
-
-# -- replay -------------------------------------------------------------------------------------------------
-
-COLOR_SYSTEMS = {"truecolor": "truecolor", "256": "256", "16": "standard"}
-
-
-def replay_config(cfg: Config, recording: Recording) -> Config:
-    """The user's config with the recording's pairs as the watchlist (theirs first, in their order)."""
-    recorded = [p for p in recording.pairs() if p in cfg.pairs]
-    if not recorded:
-        return cfg
-    ordered = [p for p in cfg.watchlist if p in recorded] + [p for p in recorded if p not in cfg.watchlist]
-    default = cfg.default_pair if cfg.default_pair in ordered else ordered[0]
-    return replace(cfg, watchlist=tuple(ordered), default_pair=default)
-
-
-def run_replay(cfg: Config, args: argparse.Namespace) -> int:
-    """``finx-tui replay DIR``: the monitor on a recording, with a REPLAY mark, pause and speed keys."""
-    try:
-        recording = Recording(Path(args.dir))
-        first, _last = recording.span()
-        start = recording.parse_start(args.start) if args.start else None
-    except ReplayError as exc:
-        print(f"finx-tui replay: {exc}", file=sys.stderr)
-        return 2
-    control = ReplayControl(args.speed, origin=start if start is not None else first)
-    cfg = replay_config(cfg, recording)
-    if cfg.color in COLOR_SYSTEMS:
-        os.environ["TEXTUAL_COLOR_SYSTEM"] = COLOR_SYSTEMS[cfg.color]  # read when textual is imported
-
-    def events() -> Any:
-        return replay_events(recording, start=start, control=control)
-
-    from finxtui.ui.app import make_app
-
-    app = make_app(cfg, mode="REPLAY", events=events, replay=control, clock=control.clock)
-    result = app.run()
-    return int(result or app.return_code or 0)

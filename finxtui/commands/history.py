@@ -19,7 +19,9 @@ from typing import BinaryIO
 import orjson
 
 from finxtui.config import Config
-from finxtui.feeds.finx import NO_KEY, FinxError, HistoryRow, fetch_history, parse_clock, parse_day, utc_today
+from finxtui.feeds.finx import NO_KEY, FinxError, HistoryRow, fetch_history, utc_today
+from finxtui.sources import embedded_simulator
+from finxtui.wire.finx import parse_clock, parse_day
 
 CSV_HEADER = ("ts", "date", "time", "pair", "exchange", "price")
 CHUNK = 2000  # rows formatted per write
@@ -40,9 +42,7 @@ async def run_history(cfg: Config, args: argparse.Namespace, pair: str) -> int:
     except ValueError as exc:
         return _fail(f"--time {exc}", 2)
     if args.demo:
-        from finxtui.demo import demo
-
-        async with demo(cfg, seed=args.seed) as (demo_cfg, _sim):
+        async with embedded_simulator(cfg, seed=args.seed) as (demo_cfg, _sim):
             return await _history(demo_cfg, args, pair, day, after)
     return await _history(cfg, args, pair, day, after)
 

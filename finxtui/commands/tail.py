@@ -1,4 +1,8 @@
-"""``finx-tui tail``: every normalized event as one JSON line, for scripts and ``jq``."""
+"""``finx-tui tail``: every normalized event of one venue as one JSON line, for scripts and ``jq``.
+
+The events come from a source of that one venue (live, the embedded demo, or a recording), so each book
+line is the book as of its own frame.
+"""
 
 from __future__ import annotations
 
@@ -7,42 +11,37 @@ import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator
 
 import orjson
 
 from finxtui.config import Config
+from finxtui.model.events import Event
+from finxtui.sources import LiveSource, ReplaySource, Source, embedded_simulator
 
 FLUSH_EVERY = 0.05  # seconds: a pipe reader sees lines promptly without a write per event
 
 
-async def _events(cfg: Config, args: argparse.Namespace, pairs: list[str]) -> AsyncIterator[Any]:
+@contextlib.asynccontextmanager
+async def _source(cfg: Config, args: argparse.Namespace, pairs: list[str]) -> AsyncIterator[Source]:
+    """The one-venue source ``tail`` reads: a recording, the embedded demo, or the venue itself."""
     if args.replay:
-        from finxtui.record.replay import replay_events
-
-        async for event in replay_events(args.replay, sources=[args.source], pairs=pairs, speed=args.speed):
-            yield event
+        yield ReplaySource(args.replay, speed=args.speed, venues=[args.source], pairs=pairs)
         return
-    from finxtui.feeds.factory import make_feed
-
     if args.demo:
-        from finxtui.demo import demo
-
-        async with demo(cfg, seed=args.seed) as (demo_cfg, _sim):
-            feed = make_feed(args.source, demo_cfg, pairs, depth=args.depth)
-            try:
-                async for event in feed:
-                    yield event
-            finally:
-                await feed.aclose()
+        async with embedded_simulator(cfg, seed=args.seed) as (demo_cfg, _sim):
+            yield LiveSource(demo_cfg, venues=[args.source], pairs=pairs, depth=args.depth)
         return
-    feed = make_feed(args.source, cfg, pairs, depth=args.depth)
-    try:
-        async for event in feed:
-            yield event
-    finally:
-        await feed.aclose()
+    yield LiveSource(cfg, venues=[args.source], pairs=pairs, depth=args.depth)
+
+
+async def _events(cfg: Config, args: argparse.Namespace, pairs: list[str]) -> AsyncGenerator[Event, None]:
+    async with _source(cfg, args, pairs) as source:
+        try:
+            async for event in source:
+                yield event
+        finally:
+            await source.stop()
 
 
 async def run_tail(cfg: Config, args: argparse.Namespace, pairs: list[str]) -> int:

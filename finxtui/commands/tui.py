@@ -1,0 +1,35 @@
+"""``finx-tui`` (the monitor on the venues, or on the embedded simulator with ``--demo``).
+
+Textual is imported only once the colour system is settled: it reads ``TEXTUAL_COLOR_SYSTEM`` on import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from finxtui.config import Config
+from finxtui.sources import DemoSource, LiveSource, Source
+
+COLOR_SYSTEMS = {"truecolor": "truecolor", "256": "256", "16": "standard"}
+
+
+def run_app(cfg: Config, source: Source, *, mouse: bool = True, log_path: Path | None = None) -> int:
+    """Run the monitor on ``source`` until the user quits; the exit code."""
+    if cfg.color in COLOR_SYSTEMS:
+        os.environ["TEXTUAL_COLOR_SYSTEM"] = COLOR_SYSTEMS[cfg.color]
+    from finxtui.ui.app import FinxApp
+
+    app = FinxApp(cfg, source)
+    result = app.run(mouse=mouse)
+    if app.return_code and log_path:
+        print(f"finx-tui: see the log: {log_path}", file=sys.stderr)
+    return int(result or app.return_code or 0)
+
+
+def run_tui(cfg: Config, args: argparse.Namespace, log_path: Path | None = None) -> int:
+    """The monitor on the venues of ``cfg``, or with ``--demo`` on the embedded simulator."""
+    source: Source = DemoSource(cfg, seed=args.seed, rate=args.rate) if args.demo else LiveSource(cfg)
+    return run_app(cfg, source, mouse=not args.no_mouse, log_path=log_path)
