@@ -21,7 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks.common import Control, bench_config, proc_cpu
-from finxtui.ui.app import FinxApp, make_app
+from finxtui.sources import LiveSource
+from finxtui.ui.app import FinxApp
 from finxtui.ui.widgets.base import PolledLines
 from finxtui.ui.widgets.history import HistoryTable
 from finxtui.ui.widgets.ladder import DepthLadder
@@ -117,7 +118,7 @@ class Meter:
         app = self.app
         assert app is not None
         books = sum(b.version for b in app.state.books.values())
-        frames_in = sum(getattr(f, "frames", 0) for f in app.feeds.values())
+        frames_in = sum(getattr(f, "frames", 0) for f in app.source.feeds.values())  # type: ignore[attr-defined]
         return {"t": time.perf_counter(), "cpu": proc_cpu(), "paint_calls": self.paint.calls,
                 "paint_cpu": self.paint.cpu, "ansi_cpu": self.ansi.cpu, "poll_cpu": self.polls.cpu,
                 "rebuilds": sum(w.rebuilds for w in app.query(PolledLines)), "ladder_builds": self.ladder.calls,
@@ -162,7 +163,7 @@ class LagProbe:
 def bench_app(sim_url: str, *, extra_pairs: int = 0, **config_changes: Any) -> FinxApp:
     """The app pointed at a simulator in another process (demo accounts), as the CLI would build it."""
     cfg = bench_config(sim_url, extra_pairs=extra_pairs, **config_changes)
-    return make_app(cfg, mode="BENCH")
+    return FinxApp(cfg, LiveSource(cfg))
 
 
 def book_ready(app: FinxApp) -> bool:

@@ -255,7 +255,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"  ladder {render['line_api_ms']:.2f} ms vs rich table {render['rich_table_ms']:.2f} ms",
                       file=sys.stderr)
                 health = {s: (h.state, h.detail) for s, h in app.state.health.items()}
-                rejected = {s: getattr(f, "rejected_frames", 0) for s, f in app.feeds.items()}
+                rejected = {s: getattr(f, "rejected_frames", 0) for s, f in app.source.feeds.items()}
     finally:
         meter.close()
         sim.stop()

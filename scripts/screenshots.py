@@ -2,9 +2,9 @@
 
     python scripts/screenshots.py            # writes screenshots/*.svg and *.png
 
-Each shot runs the app headless on the embedded simulator (seed 7, paused after a warm-up), steps the market
-a fixed number of times, presses the keys the shot is about, and saves what the screen shows. Run it after
-any change to what the UI shows, and look at the PNGs before committing them.
+Each shot runs the monitor headless on the embedded simulator (seed 7, paused after a warm-up, a frozen
+clock), steps the market a fixed number of times, presses the keys the shot is about, and saves what the
+screen shows. Run it after any change to what the UI shows, and look at the PNGs before committing them.
 """
 
 from __future__ import annotations
@@ -14,14 +14,17 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from textual.pilot import Pilot  # noqa: E402
+
 from finxtui.config import Config  # noqa: E402
-from finxtui.ui.app import make_app  # noqa: E402
-from tests.ui.helpers import Clock  # noqa: E402
-from tests.ui.test_snapshots import settle  # noqa: E402
+from finxtui.sources import DemoSource  # noqa: E402
+from finxtui.ui.app import FinxApp  # noqa: E402
+from tests.ui.helpers import Clock, all_live, wait_for  # noqa: E402
 
 OUT = ROOT / "screenshots"
 SHOTS = [
@@ -34,12 +37,31 @@ SHOTS = [
 ]
 
 
+async def settle(pilot: Pilot[Any], app: FinxApp, source: DemoSource, clock: Clock, keys: tuple[str, ...]) -> None:
+    """Every feed live, the market moved a fixed number of steps, the venues' one-second timers caught up."""
+    venues = ("bitfinex", "bitmex", "finazon")
+    await wait_for(pilot, lambda: all(app.state.health[s].state == "live" for s in venues), timeout=15)
+    hist = app.state.history_for(app.selected)
+    await wait_for(pilot, lambda: hist.pages and not hist.loading, timeout=15)
+    await wait_for(pilot, lambda: len(app.state.positions) == 3, timeout=15)
+    source.simulator.step(600)  # FinX streams go live with their first tick
+    await wait_for(pilot, lambda: all_live(app), timeout=15)
+    await pilot.pause(2.5)  # bars, positions and quotes go out on the venues' one-second timers
+    for key in keys:
+        await pilot.press(key)
+        await pilot.pause(0.2)
+    clock.advance(1.0)  # past every flash; ages read 1.0s
+    app.redraw_now()
+    await pilot.pause()
+
+
 async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...]) -> Path:
     clock = Clock()
-    app = make_app(Config(), demo=True, seed=7, rate=0, warmup=3000, clock=clock)
+    source = DemoSource(Config(), seed=7, rate=0, warmup=3000, clock=clock)
+    app = FinxApp(Config(), source)
     app.animation_level = "none"
     async with app.run_test(size=size) as pilot:
-        await settle(pilot, clock, keys=keys)
+        await settle(pilot, app, source, clock, keys)
         for widget in app.screen.query("CommandInput"):
             widget.cursor_blink = False  # type: ignore[attr-defined]
         await pilot.pause(0.3)

@@ -53,12 +53,13 @@ async def lag_probe(samples: list[float], stop: asyncio.Event) -> None:
 
 
 async def soak(args: argparse.Namespace) -> int:
-    from finxtui.ui.app import make_app
+    from finxtui.sources import LiveSource
+    from finxtui.ui.app import FinxApp
 
     sim = start_sim(args.rate, seed=args.seed, extra_pairs=3)
     try:
         cfg = bench_config(sim.url, extra_pairs=3)
-        app = make_app(cfg)
+        app = FinxApp(cfg, LiveSource(cfg))
         rows: list[dict[str, float]] = []
         async with app.run_test(size=(120, 40)) as pilot:
             if args.chaos:

@@ -18,9 +18,10 @@ import orjson
 import pytest
 
 from finxtui.config import Config
-from finxtui.demo import demo_config
 from finxtui.sim.server import Simulator
-from finxtui.ui.app import make_app
+from finxtui.sources import LiveSource
+from finxtui.sources.demo import demo_config
+from finxtui.ui.app import FinxApp
 from finxtui.ui.messages import FeedStatus
 from tests.ui.helpers import all_live, wait_for
 
@@ -48,19 +49,20 @@ async def test_chaos_on_every_protocol(caplog: pytest.LogCaptureFixture) -> None
             if isinstance(message, FeedStatus):
                 statuses.append((loop.time(), message.status))
 
-        app = make_app(demo_config(Config(), sim))
+        cfg = demo_config(Config(), sim)
+        app = FinxApp(cfg, LiveSource(cfg))
         async with app.run_test(size=(120, 40), message_hook=hook) as pilot:
             await wait_for(pilot, lambda: all_live(app), timeout=15)
             # Quiet thresholds short enough that a 2.5 s stall is visible as stale.
-            app.feeds["bitfinex"].channel_silence = 1.5  # type: ignore[union-attr]
-            app.feeds["bitmex"].book_silence = 1.5  # type: ignore[union-attr]
+            app.source.feeds["bitfinex"].channel_silence = 1.5  # type: ignore[union-attr]
+            app.source.feeds["bitmex"].book_silence = 1.5  # type: ignore[union-attr]
             sim.faults.chaos(interval=0.7, seed=4, stall_seconds=2.5)
             await pilot.pause(CHAOS_SECONDS)
             sim.faults.chaos(0)
             history = list(sim.faults.history)
             await pilot.pause(3)  # let restarts finish and backoffs run out
-            app.feeds["bitfinex"].channel_silence = 20.0  # type: ignore[union-attr]
-            app.feeds["bitmex"].book_silence = 20.0  # type: ignore[union-attr]
+            app.source.feeds["bitfinex"].channel_silence = 20.0  # type: ignore[union-attr]
+            app.source.feeds["bitmex"].book_silence = 20.0  # type: ignore[union-attr]
             sim.set_rate(0)
             await pilot.press("r")  # reconnect everything now rather than wait out a long backoff
             venues = ("bitfinex", "bitmex", "finazon")

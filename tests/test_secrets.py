@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from finxtui.config import Config, Credentials
-from finxtui.demo import demo_config
 from finxtui.sim.credentials import SimCredentials
 from finxtui.sim.server import Simulator
-from finxtui.ui.app import make_app
+from finxtui.sources import LiveSource
+from finxtui.sources.demo import demo_config
+from finxtui.ui.app import FinxApp
 from tests.ui.helpers import all_live, wait_for
 
 PLANTED = SimCredentials(bitmex_key="PLANTEDbitmexKEY00000001", bitmex_secret="PLANTED-bitmex-SECRET-0123456789abcdef",
@@ -71,7 +72,7 @@ async def test_the_monitor_leaks_nothing_and_never_trades(planted_sim: Simulator
     assert cfg.credentials == Credentials(finx_key=PLANTED.finx_key, bitmex_key=PLANTED.bitmex_key,
                                           bitmex_secret=PLANTED.bitmex_secret, finazon_key=PLANTED.finazon_key)
     setup_logging("DEBUG", secrets=cfg.credentials.secrets(), stderr_level=None)
-    app = make_app(cfg)
+    app = FinxApp(cfg, LiveSource(cfg))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: all_live(app), timeout=15)
         await wait_for(pilot, lambda: app.state.positions, timeout=10)

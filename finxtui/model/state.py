@@ -18,12 +18,14 @@ from finxtui.model.events import (
     CONNECTING,
     ERROR,
     Bar,
+    BookUpdate,
     Event,
     Instrument,
     Margin,
     Position,
     Status,
     Tick,
+    Trade,
 )
 from finxtui.model.pairs import PairTable
 
@@ -219,35 +221,34 @@ class MarketState:
     # -- events ---------------------------------------------------------------------------------------
 
     def apply(self, event: Event) -> None:
-        health = self.health.get(event.source)
+        source = event.source
+        health = self.health.get(source)
         if health is None:
-            health = self.health[event.source] = SourceHealth(event.source)
+            health = self.health[source] = SourceHealth(source)
         now = self.clock()
         health.last_event = now
         health.events += 1
-        kind = event.type
-        if kind == "book":
-            self.books[(event.source, event.pair)] = event.book  # type: ignore[union-attr]
-        elif kind == "tick":
-            self._price(event.pair, event.source, event.price, event.ts, now)  # type: ignore[union-attr]
-            if event.source == "finx":
-                hist = self.history.get(event.pair)  # type: ignore[union-attr]
-                if hist is not None:
-                    hist.add((event,))  # type: ignore[arg-type]
-        elif kind == "trade":
-            self._price(event.pair, event.source, event.price, event.ts, now)  # type: ignore[union-attr]
-        elif kind == "bar":
-            self.bars[event.pair] = event  # type: ignore[index,assignment]
-            self._price(event.pair, event.source, event.c, event.ts, now)  # type: ignore[union-attr]
-        elif kind == "position":
-            self._position(event)  # type: ignore[arg-type]
-        elif kind == "margin":
-            self.margins[event.currency] = event  # type: ignore[union-attr]
+        # Most frequent first: a book update is nearly every event at full rate.
+        if isinstance(event, BookUpdate):
+            self.books[(source, event.pair)] = event.book
+        elif isinstance(event, Trade):
+            self._price(event.pair, source, event.price, event.ts, now)
+        elif isinstance(event, Tick):
+            self._price(event.pair, source, event.price, event.ts, now)
+            if source == "finx" and event.pair in self.pairs:
+                self.history_for(event.pair).add((event,))  # a pair watched or selected: its table stays current
+        elif isinstance(event, Bar):
+            self.bars[event.pair] = event
+            self._price(event.pair, source, event.c, event.ts, now)
+        elif isinstance(event, Position):
+            self._position(event)
+        elif isinstance(event, Margin):
+            self.margins[event.currency] = event
             self.positions_version += 1
-        elif kind == "status":
-            self._status(event, health, now)  # type: ignore[arg-type]
-        elif kind == "instrument":
-            self.instruments[(event.source, event.pair)] = event  # type: ignore[assignment,union-attr]
+        elif isinstance(event, Status):
+            self._status(event, health, now)
+        elif isinstance(event, Instrument):
+            self.instruments[(source, event.pair)] = event
 
     def _price(self, pair: str, source: str, price: float, ts: float, now: float) -> None:
         state = self.pairs.get(pair)

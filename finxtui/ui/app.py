@@ -1,19 +1,17 @@
-"""The finx-tui application, and ``make_app``, the factory the CLI and the tests both use.
+"""The finx-tui application: one source of events, one market state, and the widgets that draw it.
 
-Feeds run as async workers on the app's loop and write every event into one :class:`MarketState`; widgets
-repaint on their own timers from it. The only per-event messages are status changes (``FeedStatus``) and
-pair switches (``PairChanged``).
+The app takes a :class:`~finxtui.sources.Source` (the venues, the embedded demo, a replay, a script) and
+nothing else of its kind. One worker reads the source and applies every event to a :class:`MarketState`;
+widgets repaint on the shared poll clock from that state and the user's :class:`Selection`, which they are
+handed when they are made: no widget knows the app. The only per-event messages are status changes
+(``FeedStatus``) and pair switches (``PairChanged``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import sys
-import time
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from datetime import UTC, datetime
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -24,28 +22,31 @@ from textual.markup import escape
 from textual.reactive import reactive
 from textual.widgets import Footer
 
-from finxtui.config import BOOK_SOURCES, Config, Refresh
-from finxtui.feeds.factory import AnyFeed, make_feed
-from finxtui.model.events import ERROR, Event
-from finxtui.model.pairs import SOURCES
+from finxtui.config import Config, Refresh
+from finxtui.model.events import ERROR, Status
+from finxtui.model.pairs import PairTable
+from finxtui.model.selection import Selection
 from finxtui.model.state import MarketState
+from finxtui.sources.base import HistoryUnavailable, Source
 from finxtui.ui.commands import PairProvider
 from finxtui.ui.messages import FeedStatus, PairChanged
 from finxtui.ui.screens.help import HelpScreen
 from finxtui.ui.theme import PRICE_VARIABLES, THEMES
+from finxtui.ui.widgets.base import PolledLines
 from finxtui.ui.widgets.header import AppHeader
 from finxtui.ui.widgets.history import HistoryPanel, HistoryTable
 from finxtui.ui.widgets.ladder import DepthLadder
 from finxtui.ui.widgets.positions import PositionsPanel
 from finxtui.ui.widgets.status import StatusBar
 from finxtui.ui.widgets.ticker import Ticker
+from finxtui.wire.venues import BOOK_SOURCES, FINX
 
 log = logging.getLogger("finxtui.ui")
 
-EventSource = Callable[[], AsyncIterator[Event]]
-
 
 class FinxApp(App[int]):
+    """The monitor on ``source``, laid out and coloured by ``config``."""
+
     CSS_PATH = "app.tcss"
     TITLE = "finx-tui"
     COMMANDS = App.COMMANDS | {PairProvider}
@@ -70,46 +71,44 @@ class FinxApp(App[int]):
     book_levels: reactive[int] = reactive(10, init=False)
     paused: reactive[bool] = reactive(False, init=False)
 
-    def __init__(self, config: Config, *, mode: str = "", demo: bool = False, seed: int = 7,
-                 rate: float | None = None, warmup: int = 0, clock: Callable[[], float] = time.time,
-                 events: EventSource | None = None, replay: Any = None, start_feeds: bool = True) -> None:
+    def __init__(self, config: Config, source: Source) -> None:
         super().__init__()
         self.config = config
-        self.clock = clock
-        self.demo = demo
-        self.seed = seed
-        self.rate = rate
-        self.warmup = warmup
-        self.mode = mode or ("DEMO" if demo else "")
-        self.events_source = events
-        # A replay's control (``speed`` and ``paused`` attributes): p then pauses the recording itself.
-        self.replay = replay
-        self.events_ended = False
-        self.start_feeds = start_feeds
+        self.source = source
+        self.clock = source.clock
         self.refresh_rates: Refresh = config.effective_refresh()
         self.watchlist: list[str] = [p for p in config.watchlist if p in config.pairs]
-        self.sources = [s for s in SOURCES if config.enabled.get(s, True)]
-        self.state = MarketState(config.pairs, self.watchlist, clock=clock, sources=self.sources)
-        self.feeds: dict[str, AnyFeed] = {}
-        self.sim: Any = None
-        self._feed_pairs: dict[str, tuple[str, ...]] = {}
-        self.set_reactive(FinxApp.selected, config.default_pair if config.default_pair in config.pairs
-                          else (self.watchlist[0] if self.watchlist else "BTC:USD"))
+        self.state = MarketState(config.pairs, self.watchlist, clock=self.clock, sources=source.venues)
+        #: the source's events have all been applied (a replay reached its end)
+        self.events_ended = False
+        first = config.default_pair if config.default_pair in config.pairs else (
+            self.watchlist[0] if self.watchlist else "BTC:USD")
+        self.selection = Selection(first, config.book_source, config.book_levels)
+        self.set_reactive(FinxApp.selected, first)
         self.set_reactive(FinxApp.book_source, config.book_source)
         self.set_reactive(FinxApp.book_levels, config.book_levels)
+
+    @property
+    def pairs(self) -> PairTable:
+        """Every pair the monitor knows (the pair picker lists them)."""
+        return self.config.pairs
 
     # -- layout ---------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield AppHeader(id="header")
+        market, sel, pairs, rates, clock = self.state, self.selection, self.config.pairs, self.refresh_rates, self.clock
+        yield AppHeader(market, sel, pairs, badge=self.source.badge, clock=clock, hz=rates.ticker, id="header")
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield Ticker(id="ticker")
-                yield HistoryPanel(id="history")
+                yield Ticker(market, sel, pairs, self.watchlist, clock=clock, hz=rates.ticker, id="ticker")
+                yield HistoryPanel(market, sel, pairs, recorded=self.source.recorded, clock=clock, hz=rates.history,
+                                   id="history")
             with Vertical(id="right"):
-                yield DepthLadder(id="ladder")
-                yield PositionsPanel(id="positions")
-        yield StatusBar(id="status")
+                yield DepthLadder(market, sel, pairs, hz=rates.book, id="ladder")
+                yield PositionsPanel(market, sel, pairs, has_account=self.source.has_account, hz=rates.positions,
+                                     id="positions")
+        yield StatusBar(market, sel, self.source.venues, playback=self.source.playback is not None, clock=clock,
+                        hz=rates.status, id="status")
         yield Footer(id="footer")
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -125,85 +124,40 @@ class FinxApp(App[int]):
         self.query_one("#history").border_title = "History"
         self.query_one("#ladder").border_title = "Depth"
         self.query_one("#positions").border_title = "Account"
-        if self.demo:
-            await self._start_simulator()
-        if not self.start_feeds:
-            return
-        if self.events_source is not None:
-            for pair in self.watchlist:  # a replay's history table fills from the recorded ticks
-                self.state.history_for(pair).finish("")
-            self.run_worker(self._event_worker(), group="events", exclusive=True, exit_on_error=False)
-        else:
-            self.state.mark_connecting(self.sources)
-            self._start_feeds()
-            self._load_history(self.selected)
+        if not self.source.recorded:
+            self.state.mark_connecting(self.source.venues)  # until each feed says otherwise, within milliseconds
+        await self.source.start()
+        self.source.follow(self.wanted_pairs())
+        self.run_worker(self._read_source(), name="source", group="source", exclusive=True, exit_on_error=False)
+        self._load_history(self.selected)
         if not self.is_headless:
             self.set_interval(5.0, self._watch_terminal)
 
-    async def _start_simulator(self) -> None:
-        from finxtui.demo import demo_config
-        from finxtui.sim.credentials import SimCredentials
-        from finxtui.sim.server import Simulator
-
-        self.sim = Simulator(seed=self.seed, rate=self.rate, clock=self.clock, credentials=SimCredentials(),
-                             warmup=self.warmup)
-        await self.sim.start()
-        self.config = demo_config(self.config, self.sim)
-
     async def on_unmount(self) -> None:
-        for feed in list(self.feeds.values()):
-            with contextlib.suppress(Exception):
-                await feed.aclose()
-        if self.sim is not None:
-            await self.sim.stop()
+        self.workers.cancel_group(self, "source")  # the reader first: a source is not stopped under its reader
+        await self.source.stop()
 
     def _watch_terminal(self) -> None:
         # Over SSH a dropped session can leave the process without a terminal; do not spin (dolphie does this).
         if not sys.stdin.isatty():
             self.exit(1)
 
-    # -- feeds ----------------------------------------------------------------------------------------
+    # -- the source -----------------------------------------------------------------------------------
 
-    def pairs_for(self, source: str) -> tuple[str, ...]:
-        """The pairs a source should carry: the watchlist and the selected pair, where the venue lists them."""
-        wanted = dict.fromkeys([*self.watchlist, self.selected])
-        return tuple(p for p in wanted if source in self.config.pairs.sources_for(p))
+    def wanted_pairs(self) -> list[str]:
+        """The pairs the source should carry: the watchlist and the selected pair."""
+        return list(dict.fromkeys([*self.watchlist, self.selected]))
 
-    def _start_feeds(self) -> None:
-        for source in self.sources:
-            pairs = self.pairs_for(source)
-            if not pairs or self._feed_pairs.get(source) == pairs:
-                continue
-            self._feed_pairs[source] = pairs
-            self.run_worker(self._feed_worker(source, pairs), group=f"feed-{source}", exclusive=True,
-                            exit_on_error=False, name=f"feed-{source}")
-
-    async def _feed_worker(self, source: str, pairs: tuple[str, ...]) -> None:
-        depth = 25 if source == "bitfinex" else self.book_levels
-        feed = make_feed(source, self.config, pairs, depth=depth, clock=self.clock)
-        old = self.feeds.get(source)
-        self.feeds[source] = feed
-        if old is not None:
-            await old.aclose()
+    async def _read_source(self) -> None:
         apply = self.state.apply
-        try:
-            async for event in feed:
-                apply(event)
-                if event.type == "status":
-                    self.post_message(FeedStatus(event))  # type: ignore[arg-type]
-        finally:
-            await feed.aclose()
-
-    async def _event_worker(self) -> None:
-        assert self.events_source is not None
-        apply = self.state.apply
-        async for event in self.events_source():
+        async for event in self.source:
             apply(event)
-            if event.type == "status":
-                self.post_message(FeedStatus(event))  # type: ignore[arg-type]
-        self.events_ended = True  # a replay reached the end of its recording: say so rather than look frozen
-        self.notify("end of the recording", timeout=5)
-        self._repaint()
+            if type(event) is Status:
+                self.post_message(FeedStatus(event))
+        self.events_ended = True
+        if self.source.recorded:  # the end of a recording: say so rather than look frozen
+            self.notify("end of the recording", timeout=5)
+        self.redraw_now()
 
     def on_feed_status(self, message: FeedStatus) -> None:
         status = message.status
@@ -216,29 +170,24 @@ class FinxApp(App[int]):
     @work(group="history", exclusive=True, exit_on_error=False)
     async def _load_history(self, pair: str) -> None:
         """Page today's FinX history of ``pair`` into the state (live ticks keep it current afterwards)."""
-        if "finx" not in self.sources or "finx" not in self.config.pairs.sources_for(pair):
+        if FINX.tag not in self.config.pairs.sources_for(pair):
             return
         hist = self.state.history_for(pair)
         if hist.pages and not hist.error:
             return  # loaded this session; live ticks have kept it current
-        if not self.config.credentials.finx_key:
-            hist.finish("no FinX API key: set FINX_API_KEY to see tick history")
-            return
-        from finxtui.feeds.finx import FinxClient, utc_today
-
+        day = datetime.fromtimestamp(self.clock(), UTC).date()
         hist.begin()
+        error = ""
         try:
-            async with FinxClient(self.config.endpoints["finx"], self.config.credentials.finx_key,
-                                  table=self.config.pairs) as client:
-                async for page in client.history_pages(pair, utc_today(self.clock)):
-                    hist.page(row.tick() for row in page)
-        except asyncio.CancelledError:
-            hist.finish("")
-            raise
+            async for page in self.source.history(pair, day):
+                hist.page(page)
+        except HistoryUnavailable as exc:
+            error = str(exc)
         except Exception as exc:  # the table says why; the app carries on
-            hist.finish(f"history unavailable: {exc}")
-        else:
-            hist.finish("")
+            log.exception("history of %s failed", pair)
+            error = f"history unavailable: {exc}"
+        finally:
+            hist.finish(error)
 
     # -- actions --------------------------------------------------------------------------------------
 
@@ -249,33 +198,38 @@ class FinxApp(App[int]):
         self.selected = pair
 
     def watch_selected(self, old: str, new: str) -> None:
+        self.selection.pair = new
         self.post_message(PairChanged(new))
-        if self.book_source not in self.config.pairs.sources_for(new):
-            venues = [s for s in BOOK_SOURCES if s in self.config.pairs.sources_for(new)]
+        listed = self.config.pairs.sources_for(new)
+        if self.book_source not in listed:
+            venues = [s for s in BOOK_SOURCES if s in listed]
             if venues:
                 self.book_source = venues[0]
-        if self.start_feeds and self.events_source is None and self.is_running:
-            self._start_feeds()  # a pair outside the watchlist: the venues must carry it
+        if self.is_running:
+            self.source.follow(self.wanted_pairs())  # a pair outside the watchlist: the venues must carry it
             self._load_history(new)
-        self._repaint()
+        self.redraw_now()
 
-    def watch_book_source(self) -> None:
-        self._repaint()
+    def watch_book_source(self, source: str) -> None:
+        self.selection.book_source = source
+        self.redraw_now()
 
-    def watch_book_levels(self) -> None:
-        self._repaint()
+    def watch_book_levels(self, levels: int) -> None:
+        self.selection.book_levels = levels
+        self.redraw_now()
 
     def watch_paused(self, paused: bool) -> None:
-        self._repaint(force=True)
+        self.selection.paused = paused
+        self.redraw_now()
 
-    def _repaint(self, force: bool = True) -> None:
-        """Repaint at once after a key (timers would catch up within 100-500 ms; a key deserves now)."""
+    def redraw_now(self) -> None:
+        """Repaint every panel at once (timers would catch up within 100-500 ms; a key deserves now)."""
         if not self.is_running:
             return
-        for widget in self.query("AppHeader, Ticker, DepthLadder, HistoryHeader, PositionsPanel, StatusBar"):
-            widget.poll(force=force)  # type: ignore[attr-defined]
+        for widget in self.query(PolledLines):
+            widget.poll(force=True)
         for table in self.query(HistoryTable):
-            table.poll(force=force)
+            table.poll(force=True)
 
     def action_next_pair(self) -> None:
         self._step_pair(1)
@@ -297,7 +251,7 @@ class FinxApp(App[int]):
         self.push_screen(CommandPalette(providers=[PairProvider], placeholder="Pair: type part of a name…"))
 
     def action_toggle_book(self) -> None:
-        venues = [s for s in BOOK_SOURCES if s in self.sources]
+        venues = [s for s in BOOK_SOURCES if s in self.source.venues]
         if len(venues) > 1:
             self.book_source = venues[(venues.index(self.book_source) + 1) % len(venues)] \
                 if self.book_source in venues else venues[0]
@@ -307,24 +261,24 @@ class FinxApp(App[int]):
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
-        if self.replay is not None:
-            self.replay.paused = self.paused
+        if self.source.playback is not None:
+            self.source.playback.paused = self.paused
 
     def action_replay_speed(self, factor: float) -> None:
-        if self.replay is None:
+        playback = self.source.playback
+        if playback is None:
             return
-        self.replay.speed = min(64.0, max(1 / 16, self.replay.speed * factor))
-        self.notify(f"replay speed {self.replay.speed:g}x", timeout=2)
-        self._repaint()
+        playback.speed = min(64.0, max(1 / 16, playback.speed * factor))
+        self.notify(f"replay speed {playback.speed:g}x", timeout=2)
+        self.redraw_now()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "replay_speed":
-            return self.replay is not None  # the speed keys exist only in a replay
+            return self.source.playback is not None  # the speed keys exist only in a replay
         return True
 
     def action_reconnect(self) -> None:
-        for feed in self.feeds.values():
-            feed.reconnect("reconnect requested (r)")
+        self.source.reconnect("reconnect requested (r)")
         for hist in self.state.history.values():
             if hist.error:
                 hist.pages = 0
@@ -333,12 +287,3 @@ class FinxApp(App[int]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
-
-    def health_state(self, source: str) -> str:
-        health = self.state.health.get(source)
-        return health.state if health else ""
-
-
-def make_app(config: Config, **kwargs: Any) -> FinxApp:
-    """Build the app for the CLI and for tests (``demo=True`` embeds the simulator)."""
-    return FinxApp(config, **kwargs)

@@ -55,14 +55,16 @@ def test_history_merges_without_duplicates_and_is_capped(monkeypatch: pytest.Mon
     assert hist.add([ticks[0]]) == 1, "a dropped row's key is forgotten with it"
 
 
-def test_history_follows_live_finx_ticks_once_loaded() -> None:
+def test_history_keeps_the_live_finx_ticks_of_watched_pairs() -> None:
     st = MarketState(DEFAULT_PAIRS, ["BTC:USD"], clock=Clock())
     st.apply(Tick("finx", "BTC:USD", 1.0, "GEMINI", 1.0))
-    assert "BTC:USD" not in st.history
+    st.apply(Tick("finx", "ETH:USD", 1.5, "GEMINI", 1.5))
+    assert "ETH:USD" not in st.history, "a pair nobody watches keeps no table"
     hist = st.history_for("BTC:USD")
     st.apply(Tick("finx", "BTC:USD", 2.0, "GEMINI", 2.0))
     st.apply(Tick("finazon", "BTC:USD", 3.0, "interpolated", 3.0))
-    assert [t.price for t in hist.rows] == [2.0]
+    assert [t.price for t in hist.rows] == [1.0, 2.0], "FinX ticks only, from before the table was shown too"
+    assert hist.pages == 0 and not hist.loading, "live ticks do not count as a loaded day"
 
 
 def test_positions_and_account_health() -> None:

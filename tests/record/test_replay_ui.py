@@ -2,53 +2,61 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
+from finxtui.commands.replay import replay_config
 from finxtui.config import Config
-from finxtui.model.events import Event
-from finxtui.record.cli import replay_config
-from finxtui.record.replay import Recording, ReplayControl, replay_events
-from finxtui.ui.app import make_app
-from tests.record.helpers import AFTERNOON, make_recording
+from finxtui.record.replay import Recording
+from finxtui.sources import ReplaySource
+from finxtui.ui.app import FinxApp
+from tests.record.helpers import make_recording
 from tests.ui.helpers import text_of, wait_for
 
 
 async def test_replay_shows_its_mark_pauses_and_changes_speed(tmp_path: Path) -> None:
     make_recording(tmp_path, steps=600)  # a minute of recording at 0.1 s a step
-    control = ReplayControl(1.0, origin=AFTERNOON)
-    emitted: list[Event] = []
+    source = ReplaySource(tmp_path, speed=1.0)
+    app = FinxApp(Config(), source)
 
-    async def events() -> AsyncIterator[Event]:
-        async for event in replay_events(tmp_path, control=control):
-            emitted.append(event)
-            yield event
+    def applied() -> int:
+        return sum(h.events for h in app.state.health.values())
 
-    app = make_app(Config(), mode="REPLAY", events=events, replay=control, clock=control.clock)
     async with app.run_test(size=(120, 40)) as pilot:
         header = app.query_one("#header")
         await wait_for(pilot, lambda: "REPLAY 1x" in text_of(header))
-        await wait_for(pilot, lambda: len(emitted) > 10)
+        await wait_for(pilot, lambda: applied() > 10)
         assert "2026-11-22 14:30:0" in text_of(header)  # the recording's clock, not the wall clock
         assert app.state.book("bitfinex", "BTC:USD") is not None
 
         await pilot.press("p")
-        assert control.paused
+        assert source.control.paused
         await pilot.pause(0.1)
-        frozen = len(emitted)
+        frozen = applied()
         await pilot.pause(0.6)  # six recorded steps at 1x: none may come while paused
-        assert len(emitted) == frozen
+        assert applied() == frozen
         await wait_for(pilot, lambda: "PAUSED" in text_of(header))
 
         await pilot.press("plus")
-        assert control.speed == 2.0
+        assert source.control.speed == 2.0
         await wait_for(pilot, lambda: "REPLAY 2x" in text_of(header))
         await pilot.press("minus", "minus")
-        assert control.speed == 0.5
+        assert source.control.speed == 0.5
 
         await pilot.press("p")
-        assert not control.paused
-        await wait_for(pilot, lambda: len(emitted) > frozen + 2)
+        assert not source.control.paused
+        await wait_for(pilot, lambda: applied() > frozen + 2)
+
+
+async def test_a_replay_says_when_it_has_ended(tmp_path: Path) -> None:
+    make_recording(tmp_path, steps=20)
+    source = ReplaySource(tmp_path, speed=0)  # as fast as possible: it ends at once
+    app = FinxApp(Config(), source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        header = app.query_one("#header")
+        await wait_for(pilot, lambda: app.events_ended)
+        await wait_for(pilot, lambda: "REPLAY · ended" in text_of(header))
+        hist = app.state.history_for(app.selected)
+        assert not hist.loading and not hist.error, "a recording's history comes with it: nothing to load"
 
 
 def test_the_replay_watchlist_is_what_was_recorded(tmp_path: Path) -> None:

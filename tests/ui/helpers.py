@@ -1,4 +1,4 @@
-"""Helpers for driving the app: a clock tests can freeze and move, and the text a widget shows."""
+"""Helpers for driving the app: a clock tests can freeze and move, a scripted app, and bounded waits."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-# 2026-11-20 14:30:00 UTC: a fixed afternoon in the past (BitMEX signatures expire against real time), so
-# "today's" history has a deterministic morning behind it.
-FROZEN_AT = 1_795_185_000.0
+from finxtui.config import Config
+from finxtui.sources import ScriptedSource
+from finxtui.ui.app import FinxApp
+from tests.ui import script
+from tests.ui.script import FROZEN_AT
 
 
 class Clock:
@@ -28,10 +30,19 @@ class Clock:
 
 def text_of(widget: Any) -> str:
     """What a Line-API widget currently shows, one line per row."""
-    return "\n".join("".join(seg.text for seg in strip) for strip in widget._lines)
+    return str(widget.text)
 
 
-async def wait_for(pilot: Pilot, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+def scripted_app(clock: Clock, config: Config | None = None, **source: Any) -> tuple[FinxApp, ScriptedSource]:
+    """The monitor on the seeded script's market (history for every crypto pair), at the frozen clock."""
+    pages = {pair: script.history(pair) for pair in script.CRYPTO}
+    src = ScriptedSource(script.market(), clock=clock, history=pages, **source)
+    app = FinxApp(config or Config(), src)
+    app.animation_level = "none"
+    return app, src
+
+
+async def wait_for(pilot: Pilot[Any], predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
     try:
         async with asyncio.timeout(timeout):
             while True:
@@ -42,9 +53,9 @@ async def wait_for(pilot: Pilot, predicate: Callable[[], Any], timeout: float = 
     except TimeoutError:
         app = pilot.app
         health = {s: (h.state, h.detail) for s, h in app.state.health.items()} \
-            if hasattr(app, "state") else {}
+            if isinstance(app, FinxApp) else {}
         raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}; health: {health}") from None
 
 
-def all_live(app: Any) -> bool:
+def all_live(app: FinxApp) -> bool:
     return all(h.state == "live" for h in app.state.health.values()) and bool(app.state.health)

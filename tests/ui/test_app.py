@@ -1,4 +1,4 @@
-"""The monitor driven with keys through Pilot, on the seeded simulator."""
+"""The monitor driven with keys through Pilot, on the seeded simulator (the demo, over real sockets)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from finxtui.config import Config
-from finxtui.ui.app import make_app
+from finxtui.sources import DemoSource, LiveSource
+from finxtui.ui.app import FinxApp
 from finxtui.ui.screens.help import HelpScreen
 from finxtui.ui.widgets.ladder import DepthLadder
 from finxtui.ui.widgets.positions import PositionsPanel
@@ -17,15 +18,15 @@ from tests.ui.helpers import all_live, text_of, wait_for
 
 
 @pytest.fixture
-def demo_app():
-    return make_app(Config(), demo=True, seed=7)
+def demo_app() -> FinxApp:
+    return FinxApp(Config(), DemoSource(Config(), seed=7))
 
 
 async def test_demo_shows_a_moving_market_quickly(demo_app) -> None:
     async with demo_app.run_test(size=(120, 40)) as pilot:
         app = demo_app
         await wait_for(pilot, lambda: all_live(app), timeout=5)
-        assert app.mode == "DEMO"
+        assert app.source.kind == "demo"
         btc = app.state.pair("BTC:USD")
         await wait_for(pilot, lambda: btc.last is not None, timeout=5)
         first = btc.version
@@ -106,7 +107,7 @@ async def test_reconnect_key_reconnects_every_feed(demo_app) -> None:
     async with demo_app.run_test(size=(120, 40)) as pilot:
         app = demo_app
         await wait_for(pilot, lambda: all_live(app))
-        feeds = dict(app.feeds)
+        feeds = dict(app.source.feeds)
         attempts = {s: f.attempts for s, f in feeds.items()}
         await pilot.press("r")
         await wait_for(pilot, lambda: all(f.attempts > attempts[s] for s, f in feeds.items()))
@@ -155,8 +156,8 @@ async def test_positions_panel_with_the_demo_account(demo_app) -> None:
 
 
 async def test_without_network_every_source_says_reconnecting(tmp_path) -> None:
-    closed = {s: "ws://127.0.0.1:9" for s in ("finx", "bitfinex", "bitmex", "finazon")}
-    app = make_app(Config(endpoints=closed))
+    cfg = Config(endpoints={s: "ws://127.0.0.1:9" for s in ("finx", "bitfinex", "bitmex", "finazon")})
+    app = FinxApp(cfg, LiveSource(cfg))
     async with app.run_test(size=(120, 40)) as pilot:
         status = app.query_one(StatusBar)
         await wait_for(pilot, lambda: app.state.health["bitfinex"].state == "reconnecting", timeout=10)

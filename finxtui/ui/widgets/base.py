@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from rich.segment import Segment
 from rich.style import Style
@@ -18,8 +18,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
-if TYPE_CHECKING:
-    from finxtui.ui.app import FinxApp
+from finxtui.model.selection import Selection
 
 Cell = tuple[str, Style | None]
 
@@ -67,6 +66,13 @@ class PollClock:
     def remove(self, widget: Pollable) -> None:
         self._due.pop(widget, None)
 
+    @classmethod
+    def forget(cls, app: App, widget: Pollable) -> None:
+        """Stop polling ``widget`` (unmounted); no clock is made for an app that has none."""
+        clock = cls._clocks.get(app)
+        if clock is not None:
+            clock.remove(widget)
+
     def _tick(self) -> None:
         now = time.monotonic()
         soon = now + self.tick / 2
@@ -78,13 +84,16 @@ class PollClock:
 
 
 class PolledLines(Widget):
-    """Subclasses set ``rate`` (a :class:`finxtui.config.Refresh` field) and implement ``signature``/``build``."""
+    """Subclasses implement ``signature``/``build``. ``hz`` is the redraw rate; ``selection`` says whether
+    drawing is paused (and what is selected, for subclasses)."""
 
-    rate = "book"
     ALLOW_MAXIMIZE = True
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, selection: Selection, *, hz: float, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.selection = selection
+        self.hz = hz
         self._lines: list[Strip] = []
         self._signature: Any = object()
         self.rebuilds = 0
@@ -96,19 +105,12 @@ class PolledLines(Widget):
         # unchanged (applying CSS, e.g. a theme or a pseudo-class change, replaces them).
         self._component_cache: dict[str, tuple[Any, int, Style]] = {}
 
-    @property
-    def finx(self) -> FinxApp:
-        return self.app  # type: ignore[return-value]
-
     def on_mount(self) -> None:
-        hz = getattr(self.finx.refresh_rates, self.rate)
-        PollClock.of(self.app).add(self, 1 / hz)
+        PollClock.of(self.app).add(self, 1 / self.hz)
         self.poll(force=True)
 
     def on_unmount(self) -> None:
-        clock = PollClock._clocks.get(self.app)
-        if clock is not None:
-            clock.remove(self)
+        PollClock.forget(self.app, self)
 
     def on_resize(self) -> None:
         self.poll(force=True)
@@ -120,8 +122,13 @@ class PolledLines(Widget):
     def build(self, width: int, height: int) -> list[Strip]:
         raise NotImplementedError
 
+    @property
+    def text(self) -> str:
+        """What the widget shows now, one line per row (for tests and scripts)."""
+        return "\n".join(strip.text for strip in self._lines)
+
     def poll(self, force: bool = False) -> None:
-        if self.finx.paused and not force:
+        if self.selection.paused and not force:
             return
         sig = (self.signature(), self.size)
         if sig == self._signature and not force:

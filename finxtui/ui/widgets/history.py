@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from rich.segment import Segment
+from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from finxtui.model.state import History
+from finxtui.model.pairs import PairTable
+from finxtui.model.selection import Selection
+from finxtui.model.state import History, MarketState
 from finxtui.ui import format as fmt
 from finxtui.ui.widgets.base import Cell, PollClock, PolledLines
-
-if TYPE_CHECKING:
-    from finxtui.ui.app import FinxApp
 
 TIME_W, EXCH_W, PRICE_W, CHANGE_W = 13, 9, 12, 10
 WIDE = 46  # below this, times drop their milliseconds so price and change still fit
@@ -31,34 +32,39 @@ def widths(width: int) -> tuple[int, int, int]:
 
 
 class HistoryHeader(PolledLines):
-    """Title (with the loading indicator) and the column names."""
+    """Title (with the loading indicator) and the column names. ``recorded``: the ticks come from a recording."""
 
-    rate = "history"
     COMPONENT_CLASSES = {"history--title", "history--columns", "history--loading", "history--error"}
     DEFAULT_CSS = """
     HistoryHeader { height: 2; }
     """
 
+    def __init__(self, market: MarketState, selection: Selection, pairs: PairTable, *, recorded: bool,
+                 clock: Callable[[], float], hz: float) -> None:
+        super().__init__(selection, hz=hz)
+        self.market = market
+        self.pairs = pairs
+        self.recorded = recorded
+        self.clock = clock
+
     def signature(self) -> Any:
-        app = self.finx
-        hist = app.state.history.get(app.selected)
-        spin = int(app.clock() * 8) if hist is not None and hist.loading else 0
-        return (app.selected, hist.version if hist else None, spin)
+        hist = self.market.history.get(self.selection.pair)
+        spin = int(self.clock() * 8) if hist is not None and hist.loading else 0
+        return (self.selection.pair, hist.version if hist else None, spin)
 
     def build(self, width: int, height: int) -> list[Strip]:
-        app = self.finx
-        pair = app.selected
-        hist = app.state.history.get(pair)
-        info = app.config.pairs.get(pair)
-        when = "recorded" if app.events_source is not None else "today (UTC)"
+        pair = self.selection.pair
+        hist = self.market.history.get(pair)
+        info = self.pairs.get(pair)
+        when = "recorded" if self.recorded else "today (UTC)"
         title: list[Cell] = [(f" FinX ticks · {pair} · {when}", self.style("history--title"))]
-        if info is not None and "finx" not in app.config.pairs.sources_for(pair):
+        if info is not None and "finx" not in self.pairs.sources_for(pair):
             title = [(f" {pair} is not on FinX: no tick history (equities come as Finazon bars)",
                       self.style("history--error"))]
         elif hist is None:
             title.append(("  not loaded", self.style("history--loading")))
         elif hist.loading:
-            spin = SPINNER[int(app.clock() * 8) % len(SPINNER)]
+            spin = SPINNER[int(self.clock() * 8) % len(SPINNER)]
             title.append((f"  {spin} loading… {len(hist.rows):,} ticks, {hist.pages} page(s)",
                           self.style("history--loading")))
         elif hist.error:
@@ -80,28 +86,28 @@ class HistoryTable(ScrollView):
     HistoryTable { height: 1fr; }
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, market: MarketState, selection: Selection, pairs: PairTable, *, hz: float) -> None:
+        super().__init__()
+        self.market = market
+        self.selection = selection
+        self.pairs = pairs
+        self.hz = hz
         self._signature: Any = None
         self._hist: History | None = None
 
-    @property
-    def finx(self) -> FinxApp:
-        return self.app  # type: ignore[return-value]
-
     def on_mount(self) -> None:
-        PollClock.of(self.app).add(self, 1 / self.finx.refresh_rates.history)  # painted with the others
+        PollClock.of(self.app).add(self, 1 / self.hz)  # painted with the others
         self.poll(force=True)
 
     def on_unmount(self) -> None:
-        PollClock.of(self.app).remove(self)
+        PollClock.forget(self.app, self)
 
     def poll(self, force: bool = False) -> None:
-        app = self.finx
-        if app.paused and not force:
+        if self.selection.paused and not force:
             return
-        hist = app.state.history.get(app.selected)
-        sig = (app.selected, hist.version if hist else None)
+        pair = self.selection.pair
+        hist = self.market.history.get(pair)
+        sig = (pair, hist.version if hist else None)
         if sig == self._signature and not force:
             return
         if self._signature is not None and sig[0] != self._signature[0]:
@@ -123,7 +129,7 @@ class HistoryTable(ScrollView):
         rows = hist.rows
         row = rows[-1 - index]
         older = rows[-2 - index] if index + 1 < len(rows) else None
-        info = self.finx.config.pairs.get(hist.pair)
+        info = self.pairs.get(hist.pair)
         decimals = info.decimals if info else 2
         change = None if older is None else row.price - older.price
         style = self.get_component_rich_style
@@ -143,10 +149,17 @@ class HistoryTable(ScrollView):
 
 
 class HistoryPanel(Vertical):
+    """The header above the scrolling table, both reading the same history."""
+
     DEFAULT_CSS = """
     HistoryPanel { height: 1fr; }
     """
 
-    def compose(self):  # type: ignore[no-untyped-def]
-        yield HistoryHeader()
-        yield HistoryTable()
+    def __init__(self, market: MarketState, selection: Selection, pairs: PairTable, *, recorded: bool,
+                 clock: Callable[[], float], hz: float, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._parts = (HistoryHeader(market, selection, pairs, recorded=recorded, clock=clock, hz=hz),
+                       HistoryTable(market, selection, pairs, hz=hz))
+
+    def compose(self) -> ComposeResult:
+        yield from self._parts

@@ -7,16 +7,20 @@ from typing import Any
 from textual.strip import Strip
 
 from finxtui.model.book import ASK, BID
+from finxtui.model.pairs import PairTable
+from finxtui.model.selection import Selection
+from finxtui.model.state import MarketState
 from finxtui.ui import format as fmt
 from finxtui.ui.widgets.base import Cell, PolledLines
-
-VENUE_NAMES = {"bitfinex": "Bitfinex", "bitmex": "BitMEX"}
+from finxtui.wire.venues import display_name
 
 
 class DepthLadder(PolledLines):
-    """A Line-API ladder: a DataTable or Rich table costs 5-8x more per repaint (textual-practice.md)."""
+    """A Line-API ladder: a DataTable or Rich table costs 5-8x more per repaint (textual-practice.md).
 
-    rate = "book"
+    Shows the book of the selected pair on the selected venue, at the selected depth (``selection``).
+    """
+
     COMPONENT_CLASSES = {"ladder--header", "ladder--bid", "ladder--ask", "ladder--bid-bar", "ladder--ask-bar",
                          "ladder--spread", "ladder--muted", "ladder--size"}
     DEFAULT_CSS = """
@@ -24,40 +28,49 @@ class DepthLadder(PolledLines):
     """
     _decimals = (0, 0)
 
+    def __init__(self, market: MarketState, selection: Selection, pairs: PairTable, *, hz: float,
+                 id: str | None = None) -> None:
+        super().__init__(selection, hz=hz, id=id)
+        self.market = market
+        self.pairs = pairs
+
     def signature(self) -> Any:
-        app = self.finx
-        book = app.state.book(app.book_source, app.selected)
-        state = app.health_state(app.book_source)
-        return (app.selected, app.book_source, app.book_levels, book.version if book else None, state)
+        sel = self.selection
+        book = self.market.book(sel.book_source, sel.pair)
+        health = self.market.health.get(sel.book_source)
+        return (sel.pair, sel.book_source, sel.book_levels, book.version if book else None,
+                health.state if health else "")
 
     def levels_that_fit(self, height: int) -> int:
-        return max(0, min(self.finx.book_levels, (height - 2) // 2))
+        """Levels a side that a ladder ``height`` rows tall shows (at most the selected depth)."""
+        return max(0, min(self.selection.book_levels, (height - 2) // 2))
 
     def build(self, width: int, height: int) -> list[Strip]:
-        app = self.finx
-        pair = app.selected
-        source = app.book_source
-        venue = VENUE_NAMES.get(source, source)
-        info = app.config.pairs.get(pair)
+        market = self.market
+        pair = self.selection.pair
+        source = self.selection.book_source
+        levels = self.selection.book_levels
+        venue = display_name(source)
+        info = self.pairs.get(pair)
         muted = self.style("ladder--muted")
         lines: list[Strip] = []
-        if info is None or source not in app.config.pairs.sources_for(pair):
-            where = ", ".join(VENUE_NAMES.get(s, s) for s in app.config.pairs.sources_for(pair)) or "no venue"
+        if info is None or source not in self.pairs.sources_for(pair):
+            where = ", ".join(display_name(s) for s in self.pairs.sources_for(pair)) or "no venue"
             text = (f"{pair} is an equity: no order book (Finazon bars)" if info and info.kind == "equity"
                     else f"{venue} does not list {pair} (on: {where}); b switches")
             return [self.line([(f" {text}", muted)], width)]
-        book = app.state.book(source, pair)
+        book = market.book(source, pair)
         n = self.levels_that_fit(height)
         decimals = info.decimals
         # BitMEX counts contracts: show linear ones in the coin, inverse ones in the quote currency.
-        inst = app.state.instruments.get((source, pair))
+        inst = market.instruments.get((source, pair))
         scale = inst.contract_value if inst is not None and not inst.inverse else 1.0
         unit = inst.unit if inst is not None else ("contracts" if source == "bitmex" else pair.split(":")[0])
-        title = f" {venue} · {pair} · {n} of {app.book_levels} levels"
+        title = f" {venue} · {pair} · {n} of {levels} levels"
         lines.append(self.line([(title, self.style("ladder--header")),
                                 (f"  size in {unit}", muted)], width))
         if book is None or (not book.bids and not book.asks):
-            health = app.state.health.get(source)
+            health = market.health.get(source)
             why = f"{health.state}: {health.detail}" if health and health.state else "not connected"
             lines.append(self.line([(f" waiting for the {venue} book… ({why})", muted)], width))
             return lines

@@ -7,6 +7,9 @@ from typing import Any
 from textual.strip import Strip
 
 from finxtui.model.events import Position
+from finxtui.model.pairs import PairTable
+from finxtui.model.selection import Selection
+from finxtui.model.state import MarketState
 from finxtui.ui import format as fmt
 from finxtui.ui.widgets.base import Cell, PolledLines
 
@@ -23,25 +26,31 @@ def fitting_columns(width: int) -> list[tuple[str, int, str, int]]:
 
 
 class PositionsPanel(PolledLines):
-    rate = "positions"
+    """BitMEX positions and margin; ``has_account`` is False when no keys are set (it then says which)."""
+
     COMPONENT_CLASSES = {"positions--title", "positions--columns", "positions--up", "positions--down",
                          "positions--muted", "positions--error", "positions--long", "positions--short"}
     DEFAULT_CSS = """
     PositionsPanel { height: auto; min-height: 2; }
     """
 
+    def __init__(self, market: MarketState, selection: Selection, pairs: PairTable, *, has_account: bool,
+                 hz: float, id: str | None = None) -> None:
+        super().__init__(selection, hz=hz, id=id)
+        self.market = market
+        self.pairs = pairs
+        self.has_account = has_account
+
     def get_content_height(self, container: Any, viewport: Any, width: int) -> int:
         return max(2, len(self._lines))
 
     def signature(self) -> Any:
-        app = self.finx
-        health = app.state.health.get("bitmex")
-        return (app.state.positions_version, health.account_state if health else "",
-                health.account_detail if health else "", app.selected)
+        health = self.market.health.get("bitmex")
+        return (self.market.positions_version, health.account_state if health else "",
+                health.account_detail if health else "", self.selection.pair)
 
     def build(self, width: int, height: int) -> list[Strip]:
-        app = self.finx
-        state = app.state
+        state = self.market
         health = state.health.get("bitmex")
         muted = self.style("positions--muted")
         margins = "  ".join(fmt.money(m.margin_balance, m.currency).lstrip("+") for m in
@@ -52,7 +61,7 @@ class PositionsPanel(PolledLines):
         lines = [self.line(title, width)]
         account = health.account_state if health else ""
         detail = health.account_detail if health else ""
-        if not app.config.credentials.bitmex:
+        if not self.has_account:
             lines.append(self.line([(" No BitMEX account: set BITMEX_API_KEY and BITMEX_API_SECRET "
                                      "(a read-only key) to see positions.", muted)], width))
             return lines
@@ -71,7 +80,7 @@ class PositionsPanel(PolledLines):
             values = self._values(pos)
             if signed and pos.qty < 0:
                 values["size"] = ("-" + values["size"][0], values["side"][1])
-            cells: list[Cell] = [("▶" if pos.pair == app.selected else " ", None)]
+            cells: list[Cell] = [("▶" if pos.pair == self.selection.pair else " ", None)]
             for name, w, align, _ in cols:
                 text, style = values[name]
                 cells.append((text.ljust(w) if align == "<" else text.rjust(w), style))
@@ -79,11 +88,11 @@ class PositionsPanel(PolledLines):
         return lines
 
     def _values(self, pos: Position) -> dict[str, tuple[str, Any]]:
-        info = self.finx.config.pairs.get(pos.pair) if pos.pair else None
+        info = self.pairs.get(pos.pair) if pos.pair else None
         decimals = info.decimals if info else 2
         muted = self.style("positions--muted")
         pnl = pos.unrealised_pnl or 0
-        inst = self.finx.state.instruments.get(("bitmex", pos.pair)) if pos.pair else None
+        inst = self.market.instruments.get(("bitmex", pos.pair)) if pos.pair else None
         if inst is not None and inst.inverse:
             size_text = f"{fmt.size(abs(pos.qty))} {inst.unit}"
         elif pos.base_qty is not None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from textual.strip import Strip
 
+from finxtui.model.selection import Selection
+from finxtui.model.state import MarketState, SourceHealth
 from finxtui.ui import format as fmt
 from finxtui.ui.widgets.base import Cell, PolledLines
 
@@ -14,26 +17,33 @@ STATE_CLASS = {"live": "status--live", "connecting": "status--warn", "resyncing"
 
 
 class StatusBar(PolledLines):
-    rate = "status"
+    """The health of ``venues``; ``playback`` says a pause stops the replay itself (not only drawing)."""
+
     COMPONENT_CLASSES = {"status--live", "status--warn", "status--stale", "status--bad", "status--muted",
                          "status--name", "status--paused"}
     DEFAULT_CSS = """
     StatusBar { height: 1; }
     """
 
-    def signature(self) -> Any:
-        app = self.finx
-        now = app.clock()
-        ages = tuple(round(now - h.last_event, 1) if h.last_event else None for h in self._sources())
-        return (app.state.health_version, ages, app.paused)
+    def __init__(self, market: MarketState, selection: Selection, venues: Sequence[str], *, playback: bool,
+                 clock: Callable[[], float], hz: float, id: str | None = None) -> None:
+        super().__init__(selection, hz=hz, id=id)
+        self.market = market
+        self.venues = venues
+        self.playback = playback
+        self.clock = clock
 
-    def _sources(self) -> list:
-        app = self.finx
-        return [app.state.health[s] for s in app.sources if s in app.state.health]
+    def signature(self) -> Any:
+        now = self.clock()
+        ages = tuple(round(now - h.last_event, 1) if h.last_event else None for h in self._sources())
+        return (self.market.health_version, ages, self.selection.paused)
+
+    def _sources(self) -> list[SourceHealth]:
+        health = self.market.health
+        return [health[s] for s in self.venues if s in health]
 
     def build(self, width: int, height: int) -> list[Strip]:
-        app = self.finx
-        now = app.clock()
+        now = self.clock()
         cells: list[Cell] = []
         for health in self._sources():
             state = health.state or "off"
@@ -51,8 +61,8 @@ class StatusBar(PolledLines):
             cells.append(("  │", self.style("status--muted")))
         if cells:
             cells.pop()
-        if app.paused:
-            text = "   PAUSED (p resumes)" if app.replay is not None else "   PAUSED (data still flowing; p resumes)"
+        if self.selection.paused:
+            text = "   PAUSED (p resumes)" if self.playback else "   PAUSED (data still flowing; p resumes)"
             cells.append((text, self.style("status--paused")))
         problems = [h for h in self._sources() if h.state not in ("live", "")]
         if problems and width > 100:

@@ -2,41 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from textual.strip import Strip
 
-from finxtui.model.state import FLASH_SECONDS
+from finxtui.model.pairs import PairTable
+from finxtui.model.selection import Selection
+from finxtui.model.state import FLASH_SECONDS, MarketState
 from finxtui.ui import format as fmt
 from finxtui.ui.widgets.base import Cell, PolledLines
-
-SOURCE_TAGS = {"finx": "FX", "bitfinex": "BF", "bitmex": "BM", "finazon": "FZ"}
+from finxtui.wire.venues import VENUES
 
 
 class Ticker(PolledLines):
-    rate = "ticker"
+    """One row per ``watchlist`` pair; ``clock`` times the flashes."""
+
     COMPONENT_CLASSES = {"ticker--header", "ticker--selected", "ticker--up", "ticker--down", "ticker--flash-up",
                          "ticker--flash-down", "ticker--muted", "ticker--spark"}
     DEFAULT_CSS = """
     Ticker { height: auto; }
     """
 
+    def __init__(self, market: MarketState, selection: Selection, pairs: PairTable, watchlist: Sequence[str], *,
+                 clock: Callable[[], float], hz: float, id: str | None = None) -> None:
+        super().__init__(selection, hz=hz, id=id)
+        self.market = market
+        self.pairs = pairs
+        self.watchlist = watchlist
+        self.clock = clock
+
     def get_content_height(self, container: Any, viewport: Any, width: int) -> int:
-        return len(self.finx.watchlist) + 1
+        return len(self.watchlist) + 1
 
     def signature(self) -> Any:
-        app = self.finx
-        now = app.clock()
+        now = self.clock()
         # A flash ends by time alone, so whether any flash is still on is part of what is shown.
-        flashing = tuple(p for p in app.watchlist
-                         if now - app.state.pair(p).changed_at < FLASH_SECONDS)
-        return (app.state.ticker_version, app.selected, tuple(app.watchlist), flashing)
+        flashing = tuple(p for p in self.watchlist if now - self.market.pair(p).changed_at < FLASH_SECONDS)
+        return (self.market.ticker_version, self.selection.pair, tuple(self.watchlist), flashing)
 
     def build(self, width: int, height: int) -> list[Strip]:
-        app = self.finx
-        now = app.clock()
+        now = self.clock()
         muted = self.style("ticker--muted")
-        rows = [(p, app.state.pair(p), app.config.pairs.get(p)) for p in app.watchlist]
+        rows = [(p, self.market.pair(p), self.pairs.get(p)) for p in self.watchlist]
         price_w = max([8] + [len(fmt.price(s.last, i.decimals if i else 2)) for _, s, i in rows]) + 1
         name_w = max([4] + [len(p) for p, _, _ in rows]) + 2
         fixed = 3 + name_w + price_w + 3 + 8
@@ -48,7 +56,7 @@ class Ticker(PolledLines):
                               (("recent ticks" if spark_w >= 12 else "") if spark_w else "", head)]
         lines = [self.line(header, width)]
         for i, (pair, state, info) in enumerate(rows, 1):
-            selected = pair == app.selected
+            selected = pair == self.selection.pair
             base = self.style("ticker--selected") if selected else None
             decimals = info.decimals if info else 2
             arrow = "▲" if state.direction > 0 else "▼" if state.direction < 0 else " "
@@ -67,12 +75,17 @@ class Ticker(PolledLines):
                 (fmt.price(state.last, decimals).rjust(price_w), _join(base, price_style)),
                 (f" {arrow} ", _join(base, move)),
                 (fmt.percent(change).rjust(8), _join(base, change_style)),
-                (f"  {SOURCE_TAGS.get(state.source, '--'):<3} " if show_src else "", _join(base, muted)),
+                (f"  {_tag(state.source):<3} " if show_src else "", _join(base, muted)),
                 (" " + fmt.sparkline(list(state.spark), spark_w - 1) if spark_w > 1 else "",
                  _join(base, self.style("ticker--spark"))),
             ]
             lines.append(self.line(cells, width, fill=base))
         return lines
+
+
+def _tag(source: str) -> str:
+    venue = VENUES.get(source)
+    return venue.short if venue is not None else "--"
 
 
 def _join(a: Any, b: Any) -> Any:

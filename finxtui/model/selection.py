@@ -1,0 +1,16 @@
+"""What the user is looking at: the selected pair, the ladder's venue and depth, whether drawing is paused.
+
+The app writes it (keys, the pair picker); widgets read it, each redraw. Nothing here knows about textual.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class Selection:
+    pair: str
+    book_source: str
+    book_levels: int
+    paused: bool = False
