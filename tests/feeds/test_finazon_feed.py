@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from finxtui.sim.bars import BarBuilder, BarState
 
 from finxtui.feeds.finazon import FinazonFeed, interpolation_points, is_auth_error
 from finxtui.feeds.session import Backoff
 from finxtui.model.events import Bar, Status, Tick
 from finxtui.model.pairs import PairTable
+from finxtui.sim.bars import BarBuilder, BarState
 from finxtui.sim.credentials import DEMO_FINAZON_KEY
 from finxtui.sim.server import Simulator
 from tests.feeds.runner import FeedRunner
