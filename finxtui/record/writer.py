@@ -178,46 +178,39 @@ class Recorder:
         self._last = now
         stamp = self._iso(now)
         day = stamp[:10]
-        kind = event.type
-        if kind == "book":
-            self._book(event, now, stamp, day)  # type: ignore[arg-type]
-        elif kind == "trade":
-            ev: Trade = event  # type: ignore[assignment]
-            self._row("trades", ev.source, ev.pair, day, (
-                stamp, now, ev.source, ev.pair, venue_iso(ev.ts, self._venue_iso), ev.ts, ev.price, ev.size,
-                ev.side, text(ev.trade_id)))
-        elif kind == "tick":
-            tk: Tick = event  # type: ignore[assignment]
-            self._row("ticks", tk.source, tk.pair, day, (
-                stamp, now, tk.source, tk.pair, venue_iso(tk.ts, self._venue_iso), tk.ts, tk.price,
-                text(tk.exchange)))
-        elif kind == "bar":
-            bar: Bar = event  # type: ignore[assignment]
-            self._row("bars", bar.source, bar.pair, day, (
-                stamp, now, bar.source, bar.pair, venue_iso(bar.ts, self._venue_iso), bar.ts, bar.interval,
-                bar.o, bar.h, bar.l, bar.c, bar.v))
-        elif kind == "position":
-            pos: Position = event  # type: ignore[assignment]
-            self._row("positions", pos.source, pos.pair or pos.symbol, day, (
-                stamp, now, pos.source, pos.pair or "", venue_iso(pos.ts, self._venue_iso), pos.ts,
-                text(pos.symbol), pos.qty, pos.base_qty, text(pos.currency), pos.entry_price, pos.mark_price,
-                pos.liq_price, pos.unrealised_pnl, pos.realised_pnl, pos.leverage))
-        elif kind == "margin":
-            mg: Margin = event  # type: ignore[assignment]
-            self._row("margin", mg.source, mg.currency or "-", day, (
-                stamp, now, mg.source, "", venue_iso(mg.ts, self._venue_iso), mg.ts, text(mg.currency),
-                mg.wallet_balance, mg.margin_balance, mg.available, mg.unrealised_pnl))
-        elif kind == "status":
-            st: Status = event  # type: ignore[assignment]
-            self._row("status", st.source, st.scope or STATUS_MARKET_KEY, day, (
-                stamp, now, st.source, "", st.ts, text(st.scope), st.state, self._redact(text(st.detail))))
-        elif kind == "instrument":
-            ins: Instrument = event  # type: ignore[assignment]
-            self._row("instruments", ins.source, ins.pair, day, (
-                stamp, now, ins.source, ins.pair, text(ins.symbol), "true" if ins.inverse else "false",
-                ins.contract_value, text(ins.unit), ins.tick, ins.lot))
+        if isinstance(event, BookUpdate):
+            self._book(event, now, stamp, day)
+        elif isinstance(event, Trade):
+            self._row("trades", event.source, event.pair, day, (
+                stamp, now, event.source, event.pair, venue_iso(event.ts, self._venue_iso), event.ts, event.price,
+                event.size, event.side, text(event.trade_id)))
+        elif isinstance(event, Tick):
+            self._row("ticks", event.source, event.pair, day, (
+                stamp, now, event.source, event.pair, venue_iso(event.ts, self._venue_iso), event.ts, event.price,
+                text(event.exchange)))
+        elif isinstance(event, Bar):
+            self._row("bars", event.source, event.pair, day, (
+                stamp, now, event.source, event.pair, venue_iso(event.ts, self._venue_iso), event.ts,
+                event.interval, event.o, event.h, event.l, event.c, event.v))
+        elif isinstance(event, Position):
+            self._row("positions", event.source, event.pair or event.symbol, day, (
+                stamp, now, event.source, event.pair or "", venue_iso(event.ts, self._venue_iso), event.ts,
+                text(event.symbol), event.qty, event.base_qty, text(event.currency), event.entry_price,
+                event.mark_price, event.liq_price, event.unrealised_pnl, event.realised_pnl, event.leverage))
+        elif isinstance(event, Margin):
+            self._row("margin", event.source, event.currency or "-", day, (
+                stamp, now, event.source, "", venue_iso(event.ts, self._venue_iso), event.ts, text(event.currency),
+                event.wallet_balance, event.margin_balance, event.available, event.unrealised_pnl))
+        elif isinstance(event, Status):
+            self._row("status", event.source, event.scope or STATUS_MARKET_KEY, day, (
+                stamp, now, event.source, "", event.ts, text(event.scope), event.state,
+                self._redact(text(event.detail))))
+        elif isinstance(event, Instrument):
+            self._row("instruments", event.source, event.pair, day, (
+                stamp, now, event.source, event.pair, text(event.symbol), "true" if event.inverse else "false",
+                event.contract_value, text(event.unit), event.tick, event.lot))
         else:
-            log.warning("not recording an event of unknown type %r", kind)
+            log.warning("not recording an event of unknown type %r", type(event).__name__)
             return
         self.events += 1
 
