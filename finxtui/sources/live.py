@@ -153,10 +153,8 @@ class LiveSource:
         """Give every venue whose pairs changed a new feed (and, with several venues, a pump)."""
         for venue in self.venues:
             pairs = self._pairs_for(venue)
-            if venue in self._feeds and self._feed_pairs.get(venue) == pairs:
-                continue
-            if not pairs and venue in self._feeds:
-                continue  # nothing new to carry: keep what runs rather than go dark
+            if not pairs or (venue in self._feeds and self._feed_pairs.get(venue) == pairs):
+                continue  # nothing to carry (a feed that runs keeps running rather than go dark), or no change
             old = self._feeds.get(venue)
             pump = self._pumps.pop(venue, None)
             if pump is not None:

@@ -124,8 +124,10 @@ class FinxApp(App[int]):
         self.query_one("#history").border_title = "History"
         self.query_one("#ladder").border_title = "Depth"
         self.query_one("#positions").border_title = "Account"
-        if not self.source.recorded:
-            self.state.mark_connecting(self.source.venues)  # until each feed says otherwise, within milliseconds
+        if not self.source.recorded:  # until each feed says otherwise, within milliseconds
+            wanted = self.wanted_pairs()
+            self.state.mark_connecting(v for v in self.source.venues
+                                       if any(v in self.config.pairs.sources_for(p) for p in wanted))
         await self.source.start()
         self.source.follow(self.wanted_pairs())
         self.run_worker(self._read_source(), name="source", group="source", exclusive=True, exit_on_error=False)

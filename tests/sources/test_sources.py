@@ -79,6 +79,17 @@ async def test_follow_gives_only_the_changed_venues_a_new_feed(sim: Simulator) -
         await reader.until(lambda: any(type(e) is BookUpdate and e.pair == "SOL:USD" for e in reader.events), 15)
 
 
+async def test_a_venue_with_nothing_to_carry_opens_no_connection(sim: Simulator) -> None:
+    cfg = demo_config(Config(), sim)
+    source = LiveSource(cfg, venues=["bitfinex", "finazon"], pairs=["BTC:USD"])  # no equity: nothing for Finazon
+    async with Reader(source) as reader:
+        await reader.until(lambda: reader.live("bitfinex"), 15)
+        assert set(source.feeds) == {"bitfinex"}
+        assert not any(e.source == "finazon" for e in reader.events), "no error either: it is simply not in use"
+        source.follow(["BTC:USD", "NVDA"])  # the user picks an equity: now Finazon has work
+        await reader.until(lambda: reader.live("finazon"), 15)
+
+
 async def test_one_venue_passes_its_feed_through_book_by_book(sim: Simulator) -> None:
     """With one venue nothing stands between the feed and the reader: a book event's book is as of its frame."""
     cfg = demo_config(Config(), sim)
