@@ -2,9 +2,10 @@
 
     python scripts/screenshots.py            # writes screenshots/*.svg and *.png
 
-Each shot runs the monitor headless on the embedded simulator (seed 7, paused after a warm-up, a frozen
-clock), steps the market a fixed number of times, presses the keys the shot is about, and saves what the
-screen shows. Run it after any change to what the UI shows, and look at the PNGs before committing them.
+Each shot runs the monitor headless on the embedded simulator (seed 7, paused after a warm-up, the venues'
+clock moved by hand, a frozen wall clock), steps the market a fixed number of times, presses the keys the
+shot is about, and saves what the screen shows. Run it after any change to what the UI shows, and look at
+the PNGs before committing them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 from textual.pilot import Pilot  # noqa: E402
 
 from finxtui.config import Config  # noqa: E402
+from finxtui.sim.settings import SimSettings  # noqa: E402
 from finxtui.sources import DemoSource  # noqa: E402
 from finxtui.ui.app import FinxApp  # noqa: E402
 from tests.ui.helpers import Clock, all_live, wait_for  # noqa: E402
@@ -38,7 +40,7 @@ SHOTS = [
 
 
 async def settle(pilot: Pilot[Any], app: FinxApp, source: DemoSource, clock: Clock, keys: tuple[str, ...]) -> None:
-    """Every feed live, the market moved a fixed number of steps, the venues' one-second timers caught up."""
+    """Every feed live, the market moved a fixed number of steps, the venues' one-second timers run twice."""
     venues = ("bitfinex", "bitmex", "finazon")
     await wait_for(pilot, lambda: all(app.state.health[s].state == "live" for s in venues), timeout=15)
     hist = app.state.history_for(app.selected)
@@ -46,7 +48,8 @@ async def settle(pilot: Pilot[Any], app: FinxApp, source: DemoSource, clock: Clo
     await wait_for(pilot, lambda: len(app.state.positions) == 3, timeout=15)
     source.simulator.step(600)  # FinX streams go live with their first tick
     await wait_for(pilot, lambda: all_live(app), timeout=15)
-    await pilot.pause(2.5)  # bars, positions and quotes go out on the venues' one-second timers
+    source.simulator.advance(2.5)  # bars, positions and quotes go out on the venues' one-second timers
+    await pilot.pause(1.0)  # a script, not a test: let the feeds read what the venues sent
     for key in keys:
         await pilot.press(key)
         await pilot.pause(0.2)
@@ -57,7 +60,7 @@ async def settle(pilot: Pilot[Any], app: FinxApp, source: DemoSource, clock: Clo
 
 async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...]) -> Path:
     clock = Clock()
-    source = DemoSource(Config(), seed=7, rate=0, warmup=3000, clock=clock)
+    source = DemoSource(Config(), seed=7, rate=0, warmup=3000, clock=clock, settings=SimSettings(manual_time=True))
     app = FinxApp(Config(), source)
     app.animation_level = "none"
     async with app.run_test(size=size) as pilot:

@@ -18,6 +18,7 @@ from finxtui.feeds.factory import AnyFeed
 from finxtui.model.events import Event, Tick
 from finxtui.sim.credentials import SimCredentials
 from finxtui.sim.server import Simulator
+from finxtui.sim.settings import SimSettings
 from finxtui.sources.base import Playback
 from finxtui.sources.live import LiveSource
 from finxtui.wire.venues import SOURCES
@@ -34,9 +35,10 @@ def demo_config(cfg: Config, sim: Simulator) -> Config:
 @asynccontextmanager
 async def embedded_simulator(cfg: Config, *, seed: int = 7, rate: float | None = None,
                              warmup: int = 0, clock: Callable[[], float] = time.time,
-                             ) -> AsyncIterator[tuple[Config, Simulator]]:
+                             settings: SimSettings | None = None) -> AsyncIterator[tuple[Config, Simulator]]:
     """Run a simulator for the duration of the block; yields the config pointed at it, and the simulator."""
-    sim = Simulator(seed=seed, rate=rate, clock=clock, credentials=SimCredentials(), warmup=warmup)
+    sim = Simulator(seed=seed, rate=rate, clock=clock, credentials=SimCredentials(), warmup=warmup,
+                    settings=settings)
     await sim.start()
     try:
         yield demo_config(cfg, sim), sim
@@ -48,7 +50,9 @@ class DemoSource:
     """A :class:`LiveSource` on the embedded simulator (``finx-tui --demo``).
 
     ``seed`` fixes the market; ``rate`` is book updates a second (None: the simulator's default, 0: it moves
-    only when stepped, ``math.inf``: as fast as the clients read); ``warmup`` steps it before anyone connects.
+    only when stepped, ``math.inf``: as fast as the clients read); ``warmup`` steps it before anyone connects;
+    ``settings`` change the venues' periods and limits (with ``manual_time`` their clock moves only when the
+    simulator is advanced, as a screenshot or a test wants).
     """
 
     kind = "demo"
@@ -57,11 +61,13 @@ class DemoSource:
     playback: Playback | None = None
 
     def __init__(self, config: Config, *, seed: int = 7, rate: float | None = None, warmup: int = 0,
-                 pairs: Iterable[str] | None = None, clock: Callable[[], float] = time.time) -> None:
+                 pairs: Iterable[str] | None = None, clock: Callable[[], float] = time.time,
+                 settings: SimSettings | None = None) -> None:
         self.config = config
         self.clock = clock
         self.venues: tuple[str, ...] = tuple(s for s in SOURCES if config.enabled.get(s, True))
-        self.simulator = Simulator(seed=seed, rate=rate, clock=clock, credentials=SimCredentials(), warmup=warmup)
+        self.simulator = Simulator(seed=seed, rate=rate, clock=clock, credentials=SimCredentials(), warmup=warmup,
+                                   settings=settings)
         self._pairs = tuple(pairs) if pairs is not None else tuple(config.watchlist)
         self._live: LiveSource | None = None
 
