@@ -32,6 +32,7 @@ class ReplayControl:
         self._anchor_rec: float | None = None  # recording time at _anchor_wall
         self._anchor_wall = 0.0
         self._changed: asyncio.Event | None = None
+        self._holding = False
 
     # The app assigns these attributes; the setters re-anchor the clock and wake a waiting replay.
     @property
@@ -80,6 +81,11 @@ class ReplayControl:
         if self._changed is not None:
             self._changed.set()
 
+    @property
+    def holding(self) -> bool:
+        """True while a paused replay holds its next event back (nothing more comes out until it resumes)."""
+        return self._holding
+
     async def wait_until(self, rec: float) -> None:
         """Return when the recording's clock reaches ``rec`` (at once at speed 0); waits while paused."""
         if self._anchor_rec is None:
@@ -90,7 +96,11 @@ class ReplayControl:
         while True:
             if self._paused:
                 changed.clear()
-                await changed.wait()
+                self._holding = True
+                try:
+                    await changed.wait()
+                finally:
+                    self._holding = False
                 continue
             if self._speed <= 0:
                 self._anchor_rec = max(self._anchor_rec or rec, rec)

@@ -139,10 +139,12 @@ async def test_pause_stops_the_events_and_play_resumes_them(tmp_path: Path) -> N
             while len(seen) < 20:
                 await asyncio.sleep(0.01)
         ctl.paused = True
-        await asyncio.sleep(0.05)
+        async with asyncio.timeout(10):
+            while not ctl.holding:  # an event already on its way may still come out first
+                await asyncio.sleep(0.01)
         frozen = len(seen)
         at = ctl.clock()
-        await asyncio.sleep(0.4)  # 16 s of recording at 40x: nothing may come out while paused
+        await asyncio.sleep(0.4)  # a window, not a settle: 16 s of recording at 40x, and nothing may come out
         assert len(seen) == frozen and ctl.clock() == at
         ctl.paused = False
         async with asyncio.timeout(10):
