@@ -8,6 +8,7 @@ Seeded and bounded: about 40 seconds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import os
@@ -23,6 +24,7 @@ from finxtui.sources import LiveSource
 from finxtui.sources.demo import demo_config
 from finxtui.ui.app import FinxApp
 from finxtui.ui.messages import FeedStatus
+from tests.feeds.runner import a_tick, market_moves
 from tests.ui.helpers import all_live, wait_for
 
 CHAOS_SECONDS = 12.0
@@ -32,6 +34,17 @@ PAIRS = ("BTC:USD", "ETH:USD", "SOL:USD", "XRP:USD")
 def sim_top(sim: Simulator, source: str, pair: str, depth: int) -> tuple[list, list]:
     book = sim.market.books[(source, pair)]
     return book.levels("bid", depth), book.levels("ask", depth)
+
+
+def faults_over(sim: Simulator) -> bool:
+    """Every fault the simulator was asked for has run its course: no stall, lowered buffer limit or restart is on."""
+    now = sim.loop_time()
+    for at, kind, _, params in sim.faults.history:
+        lasts = params.get("downtime") if kind == "restart" else params.get("seconds") if kind in ("stall", "slow") \
+            else None
+        if lasts is not None and now < at + lasts:
+            return False
+    return not sim.refusing
 
 
 @pytest.mark.slow
@@ -60,31 +73,41 @@ async def test_chaos_on_every_protocol(caplog: pytest.LogCaptureFixture) -> None
             await pilot.pause(CHAOS_SECONDS)
             sim.faults.chaos(0)
             history = list(sim.faults.history)
-            await pilot.pause(3)  # let restarts finish and backoffs run out
+            # One pass of the event loop, no wall-clock wait: a restart the last chaos tick spawned has then started
+            # (its first step was queued before this task resumes), so it is in the history and holds the port.
+            await asyncio.sleep(0)
+            await wait_for(pilot, lambda: faults_over(sim), timeout=10, what="every injected fault over")
             app.source.feeds["bitfinex"].channel_silence = 20.0  # type: ignore[union-attr]
             app.source.feeds["bitmex"].book_silence = 20.0  # type: ignore[union-attr]
             sim.set_rate(0)
             await pilot.press("r")  # reconnect everything now rather than wait out a long backoff
             venues = ("bitfinex", "bitmex", "finazon")
             await wait_for(pilot, lambda: all(app.state.health[v].state == "live" for v in venues), timeout=20)
-            for _ in range(100):  # FinX streams go live with their first tick
-                if all_live(app):
-                    break
-                sim.step(50)
-                await pilot.pause(0.2)
+            # FinX streams go live with their first tick: step the paused market until every pair has ticked, and
+            # again (a stream may not have had its socket yet) until every source is live.
+            every_pair_ticks = market_moves(sim, *(a_tick(p) for p in PAIRS))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(20):
+                    while not all_live(app):
+                        every_pair_ticks()
+                        with contextlib.suppress(AssertionError):
+                            await wait_for(pilot, lambda: all_live(app), timeout=1)
             assert all_live(app), {s: (h.state, h.detail) for s, h in app.state.health.items()}
             for source in ("bitfinex", "bitmex"):
                 for pair in PAIRS:
                     await wait_for(pilot, lambda s=source, p=pair: app.state.book(s, p) is not None and
                                    app.state.book(s, p).top(25) == sim_top(sim, s, p, 25), timeout=10)
-            # Keep stepping so tail, if it reconnected meanwhile, prints the final book.
+            # Keep stepping so tail, if it reconnected meanwhile, prints the final book: a batch at a time, each
+            # taken in by the monitor (over its own sockets to the same venue) before the next.
             for _ in range(8):
                 sim.step(20)
-                await pilot.pause(0.5)
+                for pair in PAIRS:
+                    await wait_for(pilot, lambda p=pair: app.state.book("bitfinex", p) is not None and
+                                   app.state.book("bitfinex", p).top(25) == sim_top(sim, "bitfinex", p, 25), timeout=10)
             sim.set_rate(0)
-            await pilot.pause(1.5)
-            final_btc = sim_top(sim, "bitfinex", "BTC:USD", 10)
         out, err = await asyncio.wait_for(tail.communicate(), 60)
+        # tail ran on until its --seconds were up, well after the last step: the venue's book as tail ended.
+        final_btc = sim_top(sim, "bitfinex", "BTC:USD", 10)
 
     kinds = {kind for _, kind, _, _ in history}
     assert {"drop", "stall", "garbage", "slow"} <= kinds, f"the chaos run was too tame: {kinds}"

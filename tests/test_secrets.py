@@ -50,10 +50,13 @@ async def test_tail_with_real_sessions_leaks_nothing(planted_sim: Simulator, iso
         sys.executable, "-m", "finxtui", "tail", source, "--endpoint", planted_sim.base_url(source),
         "--seconds", "3", "--log-level", "DEBUG", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env=env)
-    await asyncio.sleep(1.0)
+    assert proc.stdout is not None
+    first = await asyncio.wait_for(proc.stdout.readline(), 30)  # the session is under way: read its arguments now
     cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().decode(errors="replace")
     out, err = await asyncio.wait_for(proc.communicate(), 30)
+    out = first + out
     assert proc.returncode == 0, err.decode()
+    assert "tail" in cmdline and planted_sim.base_url(source) in cmdline, "read while the process ran"
     assert_clean(cmdline, "the process arguments")
     assert_clean(out.decode(), "stdout")
     assert_clean(err.decode(), "stderr")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from finxtui.feeds.bitfinex import BitfinexFeed
 from finxtui.feeds.session import Backoff
 from finxtui.model.events import BookUpdate, Trade
+from finxtui.sim.market import SimTrade
 from finxtui.sim.server import Simulator
-from tests.feeds.runner import FeedRunner
+from tests.feeds.runner import FeedRunner, a_trade, market_moves
 
 PAIRS = ["BTC:USD", "ETH:USD"]
 
@@ -43,13 +42,23 @@ async def test_books_follow_the_venue_exactly(paused_sim: Simulator) -> None:
         assert any(not b.snapshot for b in books)
 
 
-async def test_trades_come_from_te_once(sim: Simulator) -> None:
+async def test_trades_come_from_te_once(manual_sim: Simulator) -> None:
+    sim = manual_sim
     async with FeedRunner(fast_feed(sim)) as run:
-        await run.until(lambda: len([e for e in run.events if isinstance(e, Trade)]) >= 10, timeout=20)
-        await asyncio.sleep(1.5)  # long enough for the venue's "tu" copies to arrive
+        await run.status("live")
+        made: list[SimTrade] = []
+        while len(made) < 10:
+            made += [e for e in sim.step(20) if isinstance(e, SimTrade) and e.venue == "bitfinex" and e.pair in PAIRS]
+        await run.read_all(sim, "bitfinex")
+        before = run.feed.frames
+        sim.advance(1.5)  # the venue's clock passes the 1 s after which each "te" comes again as "tu"
+        await run.read_all(sim, "bitfinex")
+        assert run.feed.frames - before >= len(made), "a tu for every te"
+        assert run.feed.rejected_frames == 0
         trades = [e for e in run.events if isinstance(e, Trade)]
         ids = [t.trade_id for t in trades]
         assert len(ids) == len(set(ids)), "tu updates are not second trades"
+        assert ids == [str(t.id) for t in made], "every trade the venue made, once, in order"
         assert all(t.pair in PAIRS and t.size > 0 and t.side in ("buy", "sell") for t in trades)
 
 
@@ -63,7 +72,6 @@ async def test_wrong_checksum_resyncs_that_book(sim: Simulator) -> None:
         await run.status("live", after=n + 1)
         assert run.feed.resyncs == 1
         sim.set_rate(0)
-        await asyncio.sleep(0.3)
         for pair in PAIRS:
             await run.until(lambda p=pair: matches_sim(run.feed, sim, p))
 
@@ -88,25 +96,29 @@ async def test_dropped_connection_reconnects_with_a_reason(sim: Simulator) -> No
         assert "dropped" in gone.detail and "retrying in" in gone.detail
         await run.status("live", after=n + 1)
         sim.set_rate(0)
-        await asyncio.sleep(0.3)
         for pair in PAIRS:
             await run.until(lambda p=pair: matches_sim(run.feed, sim, p))
 
 
-async def test_stalled_channel_is_stale_then_resubscribed(sim: Simulator) -> None:
+async def test_stalled_channel_is_stale_then_resubscribed(manual_sim: Simulator) -> None:
+    sim = manual_sim
     feed = fast_feed(sim)
     feed.channel_silence = 1.0
     async with FeedRunner(feed) as run:
         await run.status("live")
         n = len(run.statuses())
         sim.faults.stall("bitfinex", seconds=2.5, pair="ETH:USD")
-        stale = await run.status("stale", after=n)
+        # The venue's clock stands still, so the stall lasts until the test ends it. Meanwhile the market moves by
+        # hand, both pairs trading at every step, while the feed's own watchdog (real time) sees ETH:USD fall silent.
+        both_trade = market_moves(sim, a_trade("bitfinex", "BTC:USD"), a_trade("bitfinex", "ETH:USD"))
+        stale = await run.status("stale", after=n, step=both_trade)
         assert "ETH:USD" in stale.detail
-        await run.status("live", after=n + 1)
-        sim.set_rate(0)
-        await asyncio.sleep(3)  # the stall must be over before the books can agree
+        await run.status("live", after=n + 1, step=both_trade)
+        sim.advance(2.5)  # the stall is over
         sim.step(50)
-        await run.until(lambda: matches_sim(run.feed, sim, "ETH:USD"))
+        await run.read_all(sim, "bitfinex")  # one socket throughout: resubscribing keeps it
+        for pair in PAIRS:
+            assert matches_sim(run.feed, sim, pair), pair
 
 
 async def test_garbage_frames_are_counted_not_fatal(sim: Simulator) -> None:
@@ -115,7 +127,6 @@ async def test_garbage_frames_are_counted_not_fatal(sim: Simulator) -> None:
         sim.faults.garbage("bitfinex", 12)
         await run.until(lambda: run.feed.rejected_frames > 0)
         sim.set_rate(0)
-        await asyncio.sleep(0.3)
         sim.step(100)
         for pair in PAIRS:
             await run.until(lambda p=pair: matches_sim(run.feed, sim, p))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import pytest
@@ -13,7 +12,7 @@ from finxtui.feeds.session import Backoff
 from finxtui.model.events import Margin, Position, Trade
 from finxtui.sim.credentials import DEMO_BITMEX_KEY, DEMO_BITMEX_SECRET
 from finxtui.sim.server import Simulator
-from tests.feeds.runner import FeedRunner
+from tests.feeds.runner import FeedRunner, a_trade, backoff_window, frames_sent, market_moves
 
 PAIRS = ["BTC:USD", "SOL:USD"]
 DEMO = Credentials(bitmex_key=DEMO_BITMEX_KEY, bitmex_secret=DEMO_BITMEX_SECRET)
@@ -87,7 +86,7 @@ async def test_bad_signature_is_an_account_error_without_retries(sim: Simulator,
         error = await run.status("error", scope="account")
         assert "Signature not valid" in error.detail and "BITMEX_API_SECRET" in error.detail
         await run.status("live")  # the market data keeps flowing
-        await asyncio.sleep(2)
+        await backoff_window()  # a feed with this backoff that reconnected over the rejected key did so meanwhile
         assert run.feed.attempts == 1, "no reconnect storm"
         assert run.states("account").count("error") == 1
         assert [s for s in run.statuses() if s.state == "error"] == []
@@ -113,7 +112,6 @@ async def test_unknown_id_resyncs_the_book(sim: Simulator) -> None:
         assert "unknown level id" in resync.detail
         await run.status("live", after=n + 1)
         sim.set_rate(0)
-        await asyncio.sleep(0.3)
         for pair in PAIRS:
             await run.until(lambda p=pair: matches_sim(run.feed, sim, p))
 
@@ -125,37 +123,47 @@ async def test_deltas_before_the_partial_are_dropped(sim: Simulator) -> None:
         await run.until(lambda: run.feed.store.dropped_before_partial > 0)
         assert run.feed.resyncs == 0 and run.feed.rejected_frames == 0
         sim.set_rate(0)
-        await asyncio.sleep(0.3)
         for pair in PAIRS:
             await run.until(lambda p=pair: matches_sim(run.feed, sim, p))
 
 
-async def test_drop_stall_and_garbage_are_survived(sim: Simulator) -> None:
+async def test_drop_stall_and_garbage_are_survived(manual_sim: Simulator) -> None:
+    sim = manual_sim
     feed = feed_for(sim)
     feed.book_silence = 1.0
+    # The market moves by hand, both pairs trading at every step, so only a stall silences a book; the venue's
+    # clock stands still, so the stall lasts until the test ends it.
+    both_trade = market_moves(sim, a_trade("bitmex", "BTC:USD"), a_trade("bitmex", "SOL:USD"))
     async with FeedRunner(feed) as run:
         await run.status("live")
         n = len(run.statuses())
         sim.faults.drop("bitmex")
-        await run.status("reconnecting", after=n)
-        await run.status("live", after=n + 1)
+        await run.status("reconnecting", after=n, step=both_trade)
+        await run.status("live", after=n + 1, step=both_trade)
         n = len(run.statuses())
         sim.faults.stall("bitmex", seconds=2.0, pair="SOL:USD")
-        stale = await run.status("stale", after=n)
+        stale = await run.status("stale", after=n, step=both_trade)
         assert "SOL:USD" in stale.detail
-        await run.status("live", after=n + 1)
+        await run.status("live", after=n + 1, step=both_trade)
         sim.faults.garbage("bitmex", 10)
         await run.until(lambda: run.feed.rejected_frames > 0)
-        sim.set_rate(0)
-        await asyncio.sleep(2.5)
+        sim.advance(2.0)  # the stall is over: SOL:USD's held changes go out
         sim.step(100)
         for pair in PAIRS:
             await run.until(lambda p=pair: matches_sim(run.feed, sim, p))
 
 
-async def test_silent_socket_is_pinged_and_kept(paused_sim: Simulator) -> None:
-    async with FeedRunner(feed_for(paused_sim)) as run:
+async def test_silent_socket_is_pinged_and_kept(manual_sim: Simulator) -> None:
+    # The venue's clock stands still: no instrument refresh, nothing at all unless the client asks. So the one
+    # frame that follows the subscription's is the venue's answer to the ping the feed sends (on its own, real
+    # clock) after 5 s of silence.
+    sim = manual_sim
+    async with FeedRunner(feed_for(sim)) as run:
         await run.status("live")
-        await asyncio.sleep(7)  # no market activity: the feed pings after 5 s and the venue pongs
+        await run.read_all(sim, "bitmex")
+        quiet = run.feed.frames
+        await run.until(lambda: run.feed.frames > quiet, timeout=15, what="the pong")
+        assert run.feed.frames == frames_sent(sim, "bitmex") == quiet + 1
+        assert run.feed.rejected_frames == 0, "the pong is read as one, not as a bad frame"
         assert run.feed.ws is not None and run.feed.attempts == 1
         assert "reconnecting" not in run.states()

@@ -78,9 +78,8 @@ async def drain(feed: Feed, server: CaptureServer, total: int) -> list:
     task = asyncio.create_task(consume())
     try:
         async with asyncio.timeout(30):
-            while feed.frames < total:
+            while feed.frames < total:  # the reader hands out a frame's events before it reads the next
                 await asyncio.sleep(0.02)
-        await asyncio.sleep(0.05)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

@@ -23,7 +23,7 @@ from finxtui.model.pairs import PairTable
 from finxtui.sim.bars import BarBuilder, BarState
 from finxtui.sim.credentials import DEMO_FINAZON_KEY
 from finxtui.sim.server import Simulator
-from tests.feeds.runner import FeedRunner
+from tests.feeds.runner import FeedRunner, backoff_window
 
 EQUITIES = ["AAPL", "MSFT", "NVDA"]
 BAD_KEY = "not-the-key-7f3a9c"
@@ -159,7 +159,7 @@ async def test_only_refused_tickers_is_a_fatal_error(sim: Simulator) -> None:
     async with asyncio.timeout(10), Run(make_feed(sim, ["TSLA"], table=table)) as run:
         error = await run.status("error")
         assert "TSLA" in error.detail
-        await asyncio.sleep(0.5)
+        await backoff_window()  # a feed with this backoff that retried the refusal did so meanwhile
         assert run.feed.attempts == 1
         assert [s.state for s in run.statuses()] == ["connecting", "error"]
 
@@ -279,7 +279,7 @@ async def test_bad_key_is_one_error_without_retries(sim: Simulator, feed_logs: p
     async with asyncio.timeout(10), Run(make_feed(sim, key=BAD_KEY)) as run:
         error = await run.status("error")
         assert "FINAZON_API_KEY" in error.detail and "401" in error.detail
-        await asyncio.sleep(3.0)
+        await backoff_window()  # a feed with this backoff that retried the key did so meanwhile
         assert run.feed.attempts == 1
         assert [s.state for s in run.statuses()] == ["connecting", "error"]
         assert not sim.connections["finazon"]
@@ -292,7 +292,7 @@ async def test_key_refused_by_an_error_frame_is_fatal(sim: Simulator) -> None:
     async with asyncio.timeout(10), Run(make_feed(sim, key=BAD_KEY)) as run:
         error = await run.status("error")
         assert "FINAZON_API_KEY" in error.detail and "Invalid API key" in error.detail
-        await asyncio.sleep(1.0)
+        await backoff_window()  # a feed with this backoff that retried the key did so meanwhile
         assert run.feed.attempts == 1
         assert "reconnecting" not in [s.state for s in run.statuses()]
 
@@ -408,8 +408,9 @@ async def test_aclose_ends_the_iteration(sim: Simulator) -> None:
         await run.feed.aclose()
         await asyncio.wait_for(run.ended.wait(), 3)
         count = len(run.events)
-        await asyncio.sleep(0.3)
-        assert len(run.events) == count
+        await run.until(lambda: not sim.connections["finazon"], what="the venue saw the socket close")
+        assert [e async for e in run.feed] == [], "a closed feed yields nothing more"
+        assert len(run.events) == count and run.feed.attempts == 1
 
 
 async def test_a_fourth_connection_is_refused_then_retried(sim: Simulator) -> None:

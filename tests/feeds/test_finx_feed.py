@@ -35,7 +35,7 @@ from finxtui.sim.credentials import DEMO_FINX_KEY
 from finxtui.sim.instruments import FINX_EXCHANGES
 from finxtui.sim.market import SimTick
 from finxtui.sim.server import Simulator
-from tests.feeds.runner import FeedRunner
+from tests.feeds.runner import FeedRunner, a_tick, backoff_window, market_moves
 
 PAIRS = ["BTC:USD", "ETH:USD", "SOL:USD"]
 BAD_KEY = "not-the-finx-key-4711"
@@ -135,8 +135,7 @@ async def test_no_key_reports_an_error_and_never_connects(sim: Simulator) -> Non
         events = [e async for e in feed]
     assert len(events) == 1 and isinstance(events[0], Status)
     assert events[0].state == "error" and "FINX_API_KEY" in events[0].detail
-    assert feed.streams == {}
-    await asyncio.sleep(0.3)
+    assert feed.streams == {} and feed.attempts == 0, "no socket to open, none tried"
     assert not sim.connections["finx"]
 
 
@@ -148,7 +147,7 @@ async def test_bad_key_is_one_error_naming_the_variable_and_no_retry_storm(sim: 
         assert "FINX_API_KEY" in error.detail and "rejected" in error.detail and ";" not in error.detail
         attempts = {p: s.connects for p, s in feed.streams.items()}
         n = len(run.statuses())
-        await asyncio.sleep(2)  # a retry storm would reconnect many times in this while
+        await backoff_window()  # streams with this backoff that retried the key did so meanwhile
         assert {p: s.connects for p, s in feed.streams.items()} == attempts == dict.fromkeys(PAIRS, 1)
         assert run.statuses()[n:] == []
         assert feed.state == "error" and all(p in feed.detail for p in PAIRS)
@@ -217,16 +216,22 @@ async def test_unlisted_pairs_are_named_and_reconnect_and_aclose_reach_every_str
             pass
 
 
-async def test_keepalive_keeps_a_stream_open_past_the_idle_limit(sim: Simulator) -> None:
+async def test_keepalive_keeps_a_stream_open_past_the_idle_limit(manual_sim: Simulator) -> None:
+    sim = manual_sim
     sim.settings.finx_idle_limit = 1.5  # FinX's 300 s, shortened
     kept = finx_feed(sim, ["BTC:USD"])
-    kept.streams["BTC:USD"].keepalive_every = 0.3
+    stream = kept.streams["BTC:USD"]
+    stream.keepalive_every = 0.3
     silent = finx_feed(sim, ["ETH:USD"])  # the default 270 s: never sends one in this test
     async with FeedRunner(kept) as run, FeedRunner(silent) as control:
-        await run.status("live", timeout=10)
+        await run.status("live", timeout=10, step=market_moves(sim, a_tick("BTC:USD")))  # live with its first tick
+        # The venue's clock moves by hand, a second at a time, each second after the venue answered a keepAlive of
+        # the kept stream: twice the idle limit in all.
+        for _ in range(3):
+            acks = stream.keepalive_acks
+            await run.until(lambda a=acks: stream.keepalive_acks > a, what="a keepAlive answered")
+            sim.advance(1.0)
         await control.status("reconnecting", timeout=10)  # without keepAlive the venue lets go
-        await asyncio.sleep(1.5)  # by now the kept stream has lived twice the limit
-        stream = kept.streams["BTC:USD"]
         assert stream.connects == 1 and "reconnecting" not in run.states()
         assert stream.keepalives_sent >= 3 and stream.keepalive_acks >= 3
     closed = next(s for s in control.statuses() if s.state == "reconnecting")

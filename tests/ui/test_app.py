@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
+from typing import Any
 
 import pytest
+from textual.command import Command, CommandInput, CommandList, CommandPalette
+from textual.pilot import Pilot
 
 from finxtui.config import Config
 from finxtui.sources import DemoSource, LiveSource
@@ -20,6 +22,30 @@ from tests.ui.helpers import all_live, text_of, wait_for
 @pytest.fixture
 def demo_app() -> FinxApp:
     return FinxApp(Config(), DemoSource(Config(), seed=7))
+
+
+def palette_input(app: FinxApp) -> CommandInput | None:
+    """The command palette's input, once the palette is open and composed."""
+    screen = app.screen
+    return next(iter(screen.query(CommandInput)), None) if isinstance(screen, CommandPalette) else None
+
+
+def highlighted_command(app: FinxApp) -> str:
+    """The text of the command the open palette has highlighted (what Enter runs), or ""."""
+    screen = app.screen
+    if not isinstance(screen, CommandPalette):
+        return ""
+    commands = next(iter(screen.query(CommandList)), None)
+    option = commands.highlighted_option if commands is not None else None
+    return str(option.hit.text) if isinstance(option, Command) else ""
+
+
+async def typed_into_palette(pilot: Pilot[Any], app: FinxApp, text: str, want: str) -> None:
+    """Type ``text`` into the palette that is opening, and wait until it has the command ``want`` highlighted."""
+    field = await wait_for(pilot, lambda: palette_input(app), what="the palette's input")
+    field.cursor_blink = False
+    await pilot.press(*text)
+    await wait_for(pilot, lambda: highlighted_command(app) == want, what=f"{want!r} highlighted")
 
 
 async def test_demo_shows_a_moving_market_quickly(demo_app) -> None:
@@ -94,8 +120,17 @@ async def test_pause_freezes_drawing_not_data(demo_app) -> None:
         rebuilds = ladder.rebuilds
         book = app.state.book("bitfinex", "BTC:USD")
         version = book.version
-        await wait_for(pilot, lambda: book.version > version + 5)
-        await pilot.pause(0.3)
+        # An absence needs a window: three of the ladder's own redraw periods, counted by a timer of the same
+        # period on the same app (so the ladder's redraw timer had its chances too), while the book moves on.
+        periods = 0
+
+        def period() -> None:
+            nonlocal periods
+            periods += 1
+
+        timer = app.set_interval(1 / ladder.hz, period)
+        await wait_for(pilot, lambda: book.version > version + 5 and periods >= 3)
+        timer.stop()
         assert ladder.rebuilds == rebuilds, "no repaint while paused"
         assert "PAUSED" in text_of(app.query_one(StatusBar))
         await pilot.press("p")
@@ -122,10 +157,7 @@ async def test_help_screen_and_pair_picker(demo_app) -> None:
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
         await pilot.press("slash")
-        await pilot.pause(0.2)
-        app.screen.query_one("CommandInput").cursor_blink = False
-        await pilot.press(*"sol")
-        await pilot.pause(0.5)
+        await typed_into_palette(pilot, app, "sol", "Pair SOL:USD")
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.selected == "SOL:USD")
 
@@ -136,10 +168,7 @@ async def test_picking_a_pair_outside_the_watchlist_subscribes_it(demo_app) -> N
         await wait_for(pilot, lambda: all_live(app))
         assert "NVDA" not in app.watchlist
         await pilot.press("ctrl+p")
-        await pilot.pause(0.2)
-        app.screen.query_one("CommandInput").cursor_blink = False
-        await pilot.press(*"nvda")
-        await pilot.pause(0.5)
+        await typed_into_palette(pilot, app, "nvda", "Pair NVDA")
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.selected == "NVDA")
         await wait_for(pilot, lambda: app.state.pair("NVDA").last is not None, timeout=10)
@@ -179,5 +208,4 @@ async def test_small_terminal_still_works(demo_app) -> None:
         for widget in app.query("Ticker, DepthLadder, StatusBar, AppHeader"):
             assert widget.size.width > 30, widget
         await pilot.press("2")
-        await asyncio.sleep(0)
         assert app.selected == "ETH:USD"
