@@ -39,7 +39,6 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
@@ -65,8 +64,6 @@ _NUMBER = (int, float)
 _MAX_SECONDS = 1e11  # a bar time past this is in milliseconds (year 5138 in seconds): not the venue's unit
 
 # Reasons for rejected frames: fixed texts, so each kind is logged once with a sample.
-_NOT_JSON = "not JSON"
-_NOT_OBJECT = "not a JSON object"
 _UNKNOWN_FRAME = "neither a bar nor a status frame"
 _BAR_MISSING = "bar without one of t, o, h, l, c, v"
 _BAR_TYPES = "bar with a non-numeric field"
@@ -202,14 +199,10 @@ class FinazonFeed(Feed):
 
     def on_frame(self, frame: str | bytes) -> None:
         self._last_frame = self.loop_time()
-        try:
-            msg = orjson.loads(frame)
-        except orjson.JSONDecodeError:
-            self.reject(_NOT_JSON, frame)
+        msg = self.json_object(frame)
+        if msg is None:
             return
-        if type(msg) is not dict:
-            self.reject(_NOT_OBJECT, frame)
-        elif "s" in msg:
+        if "s" in msg:
             self._bar(msg, frame)
         elif "status" in msg:
             self._status_frame(msg, frame)

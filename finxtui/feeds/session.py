@@ -48,6 +48,9 @@ log = logging.getLogger("finxtui.feeds")
 YIELD_EVERY = 0.002  # seconds of uninterrupted work before the reader lets the event loop run
 WAKE_INTERVAL = 0.5  # how often (by default) a quiet socket wakes the reader to check health
 MAX_FRAME = 16 * 1024 * 1024  # a frame larger than this is a protocol error, not data
+# Reasons for rejected frames: fixed texts, so each kind is logged once with a sample.
+NOT_JSON = "not JSON"
+NOT_OBJECT = "not a JSON object"
 
 
 class FatalFeedError(Exception):
@@ -156,6 +159,18 @@ class Feed:
     def reject(self, reason: str, frame: str | bytes = b"") -> None:
         """A frame we cannot use: count it, log it with its reason and a sample (a flood is capped), carry on."""
         self.rejects.add(self.source, reason, frame)
+
+    def json_object(self, frame: str | bytes) -> dict[str, Any] | None:
+        """The frame as a JSON object; None once it is rejected (not JSON, or JSON but not an object)."""
+        try:
+            msg = orjson.loads(frame)
+        except orjson.JSONDecodeError:
+            self.reject(NOT_JSON, frame)
+            return None
+        if type(msg) is not dict:
+            self.reject(NOT_OBJECT, frame)
+            return None
+        return msg
 
     @property
     def rejected_frames(self) -> int:

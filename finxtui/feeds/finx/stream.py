@@ -34,7 +34,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import orjson
 from websockets.asyncio.client import ClientConnection
 
 from finxtui.feeds.backoff import Backoff
@@ -50,8 +49,6 @@ from finxtui.wire.venues import FINX as VENUE
 log = logging.getLogger("finxtui.feeds.finx")
 
 # Reasons for rejected frames: fixed texts, so each kind is logged once with a sample.
-_NOT_JSON = "not JSON"
-_NOT_OBJECT = "not a JSON object"
 _UNKNOWN_FRAME = "neither a tick nor a status frame"
 _BAD_TICK = "tick with a bad field"
 _OTHER_PAIR = "tick for another pair"
@@ -130,13 +127,8 @@ class FinxStream(Feed):
     # -- frames -----------------------------------------------------------------------------------------
 
     def on_frame(self, frame: str | bytes) -> None:
-        try:
-            msg = orjson.loads(frame)
-        except orjson.JSONDecodeError:
-            self.reject(_NOT_JSON, frame)
-            return
-        if type(msg) is not dict:
-            self.reject(_NOT_OBJECT, frame)
+        msg = self.json_object(frame)
+        if msg is None:
             return
         data = msg.get(wire.RESULT_DATA)
         if data is not None or msg.get("results") == wire.STREAMING_RESULT:
