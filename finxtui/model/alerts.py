@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,12 +105,12 @@ class AlertRule:
         return out
 
 
-def rule_from_fields(fields: Mapping[str, Any], *, pairs: Iterable[str], sources: Iterable[str]) -> AlertRule:
+def rule_from_fields(fields: Mapping[str, Any], *, pairs: Container[str], sources: Sequence[str]) -> AlertRule:
     """Check one ``[[alerts]]`` table (or the add dialog's fields); :class:`RuleError` names the bad field.
 
     Numbers may be given as text (the dialog's inputs) but must read as finite numbers.
     """
-    known_pairs, known_sources = set(pairs), tuple(sources)
+    known_pairs, known_sources = pairs, sources
     for name in fields:
         if name not in FIELDS:
             raise RuleError(name, f"unknown field (known: {', '.join(FIELDS)})")
@@ -393,7 +393,7 @@ class AlertEngine:
     def _feed(self, key: str, status: str | None, now: float) -> None:
         rule, state = self.rules[key], self.states[key]
         if status is not None:
-            if status == LIVE or status == OFF:  # back, or deliberately off: not an outage
+            if status in (LIVE, OFF):  # back, or deliberately off: not an outage
                 state.down_since = None
                 if not state.armed:
                     state.armed = True
