@@ -186,7 +186,8 @@ def _number(fields: Mapping[str, Any], name: str, *, positive: bool) -> float:
 
 
 def _num(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() and abs(value) >= 1000 else f"{value:g}"
+    """A price or level as typed: thousands grouped, no float noise, no digits lost (``97,253.25``)."""
+    return f"{value:,.8f}".rstrip("0").rstrip(".")
 
 
 def _span(seconds: float) -> str:
