@@ -78,10 +78,9 @@ class ConfigFile:
         text = tomlkit.dumps(doc)
         lines = text.splitlines(keepends=True)
         at = next((i + 1 for i, s in enumerate(lines) if s.lstrip().startswith("# watchlist =")), None)
-        if at is None:  # before the first table, so it stays a top-level key
+        if at is None:  # before the first table, so it stays a top-level key; a blank line before the table
             at = next((i for i, s in enumerate(lines) if s.lstrip().startswith("[")), len(lines))
-            if at and lines[at - 1].strip():
-                line += "\n"
+            line += "\n" if at < len(lines) else ""
         lines.insert(at, line + "\n")
         self._save(tomlkit.parse("".join(lines)))
 

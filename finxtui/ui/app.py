@@ -32,7 +32,7 @@ from finxtui.ui.commands import PairProvider
 from finxtui.ui.messages import FeedStatus, PairChanged
 from finxtui.ui.screens.help import HelpScreen
 from finxtui.ui.theme import PRICE_VARIABLES, THEMES
-from finxtui.ui.trader import TraderApp
+from finxtui.ui.trader import TRADER_BINDINGS, TraderApp
 from finxtui.ui.widgets.base import PolledLines
 from finxtui.ui.widgets.header import AppHeader
 from finxtui.ui.widgets.history import HistoryPanel, HistoryTable
@@ -59,7 +59,7 @@ class FinxApp(TraderApp):
         Binding("left_square_bracket", "prev_pair", "Prev", key_display="[", tooltip="previous pair in the watchlist",
                 id="pair.prev"),
         Binding("slash", "pick_pair", "Pair…", key_display="/", tooltip="pick any pair (fuzzy search)", id="pair.pick"),
-        Binding("b", "toggle_book", "Venue", tooltip="depth ladder venue: Bitfinex / BitMEX", id="book.venue"),
+        Binding("b", "toggle_book", "Venue", tooltip="ladder venue: Bitfinex / BitMEX", id="book.venue"),
         Binding("d", "toggle_depth", "Depth", tooltip="ladder depth: 10 or 25 levels a side", id="book.depth"),
         Binding("p", "toggle_pause", "Pause", tooltip="pause drawing (data keeps flowing)", id="view.pause"),
         Binding("r", "reconnect", "Reconnect", tooltip="reconnect every source now", id="feeds.reconnect"),
@@ -68,9 +68,10 @@ class FinxApp(TraderApp):
         Binding("minus", "replay_speed(0.5)", "Slower", key_display="-", tooltip="replay: half as fast",
                 id="replay.slower"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="this help", id="app.help"),
-        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("q", "quit", "Quit", tooltip="quit", id="app.quit"),
         *(Binding(str(i), f"select_index({i})", f"Pair {i}", show=False, tooltip=f"watchlist pair {i}",
                    id=f"pair.{i}") for i in range(1, 10)),
+        *TRADER_BINDINGS,
     ]
 
     selected: reactive[str] = reactive("BTC:USD", init=False)

@@ -1,8 +1,8 @@
 """The trader's own features of the monitor: alerts, editing the watchlist, your own keys, up/down colours.
 
 :class:`TraderApp` is the base of the app: it keeps these apart from the monitor's layout and data loop
-(``ui/app.py``). Its bindings merge with the app's (Textual merges ``BINDINGS`` along the class tree), and
-its palette entries join the system commands. Everything the user changes here is saved: rules and the
+(``ui/app.py``). The app lists :data:`TRADER_BINDINGS` after its own keys, and these palette entries join
+the system commands. Everything the user changes here is saved: rules and the
 watchlist to the config file (comments kept), the alerts' fired state and log to the state directory.
 """
 
@@ -34,10 +34,8 @@ from finxtui.userfiles import AlertStateFile, ConfigFile
 log = logging.getLogger("finxtui.ui")
 
 
-class TraderApp(App[int]):
-    """Alerts, watchlist editing, the keymap and the up/down colours, for the monitor built on it."""
-
-    BINDINGS = [
+#: the keys of these features; the monitor lists them after its own (so the footer shows its keys first)
+TRADER_BINDINGS = [
         Binding("a", "add_alert", "Alert…", tooltip="add an alert on the selected pair", id="alerts.add"),
         Binding("A", "list_alerts", "Alerts", show=False, tooltip="list alerts and their log; remove, re-arm",
                 id="alerts.list"),
@@ -49,7 +47,11 @@ class TraderApp(App[int]):
                 tooltip="move the selected pair up the watchlist", id="watch.up"),
         Binding("greater_than_sign", "watch_move(1)", "Move down", show=False, key_display=">",
                 tooltip="move the selected pair down the watchlist", id="watch.down"),
-    ]
+]
+
+
+class TraderApp(App[int]):
+    """Alerts, watchlist editing, the keymap and the up/down colours, for the monitor built on it."""
 
     # Set by the monitor before ``init_trader``.
     config: Config

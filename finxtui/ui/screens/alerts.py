@@ -104,7 +104,8 @@ class AddAlertScreen(ModalScreen[AlertRule | None]):
 
     def on_mount(self) -> None:
         self._show_fields()
-        self.query_one("#alert-level", Input).focus()
+        for level in self.query("#alert-level"):
+            level.focus()
 
     @on(Select.Changed, "#alert-kind")
     def _kind_changed(self, event: Select.Changed) -> None:
@@ -117,10 +118,12 @@ class AddAlertScreen(ModalScreen[AlertRule | None]):
         self._show_fields()
 
     def _show_fields(self) -> None:
-        self.query_one("#alert-window-row").display = self.kind == "move"
-        self.query_one("#alert-source-row").display = self.kind in ("spread", "feed_down")
-        self.query_one("#alert-pair").disabled = self.kind == "feed_down"
-        self.query_one("#alert-cooldown-row").display = self.query_one("#alert-repeat", Checkbox).value
+        # query(), not query_one(): a dialog opened as the app quits may not have composed its fields.
+        repeat = any(box.value for box in self.query("#alert-repeat").results(Checkbox))
+        self.query("#alert-window-row").set(display=self.kind == "move")
+        self.query("#alert-source-row").set(display=self.kind in ("spread", "feed_down"))
+        self.query("#alert-pair").set(disabled=self.kind == "feed_down")
+        self.query("#alert-cooldown-row").set(display=repeat)
 
     def fields(self) -> dict[str, object]:
         """What the form says, as ``[[alerts]]`` fields (numbers still as typed: the rule checks them)."""

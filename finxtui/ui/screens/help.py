@@ -47,7 +47,7 @@ Press escape, q or ? to close."""
 
 def keys_table(keys: Sequence[tuple[str, str, str, str]]) -> str:
     """The keys section: keys now, what they do, and the id to rebind them by, grouped by where they apply."""
-    lines = ["[b]Keys[/b]  (as bound now; the id is what \\[keys] in the config rebinds)"]
+    lines = ["[b]Keys[/b]  (as bound now; rebind one by its id in the config's \\[keys])"]
     scope = None
     for shown, what, binding_id, where in keys:
         if where != scope:
@@ -55,9 +55,9 @@ def keys_table(keys: Sequence[tuple[str, str, str, str]]) -> str:
             if where != "monitor":
                 lines.append(f"  [i]{escape(where)}[/i]")
         # Pad before escaping (the escape adds characters), and escape a lone "[" too (the "previous" key).
-        lines.append(f"  {shown:<16}".replace("[", "\\[") + f" {escape(what):<24} [dim]{escape(binding_id)}[/dim]")
-    lines.append("  tab              focus the history table (then up/down, page up/down, home/end)")
-    lines.append("  ctrl+p           every command: pairs, alerts, watchlist, themes")
+        lines.append(f"  {shown:<12}".replace("[", "\\[") + f" [dim]{escape(binding_id):<16}[/dim] {escape(what)}")
+    lines.append("  tab                           focus the history table (up/down, page up/down, home/end)")
+    lines.append("  ctrl+p                        every command: pairs, alerts, watchlist, themes")
     return "\n".join(lines)
 
 
