@@ -46,8 +46,11 @@ FINX_LIGHT = Theme(
     surface="#f6f8fa",
     panel="#eaeef2",
     dark=False,
+    # A concrete muted grey and darker state colours: Textual's derived text-muted, and the dark theme's
+    # bright greens and yellows, nearly vanish on white.
     variables={**PRICE_VARIABLES, "price-up": "#1a7f37", "price-down": "#cf222e", "bid": "#1a7f37",
-               "ask": "#cf222e", "bid-bar": "#aceebb", "ask-bar": "#ffcecb"},
+               "ask": "#cf222e", "bid-bar": "#aceebb", "ask-bar": "#ffcecb", "text-muted": "#57606a",
+               "state-live": "#1a7f37", "state-warn": "#9a6700", "state-stale": "#bc4c00", "state-bad": "#cf222e"},
 )
 
 THEMES = (FINX_DARK, FINX_LIGHT)

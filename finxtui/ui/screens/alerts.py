@@ -72,7 +72,7 @@ class AddAlertScreen(ModalScreen[AlertRule | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="alert-form"):
-            yield Static("[b]Add an alert[/b]  tab: next field · enter: add · escape: cancel")
+            yield Static("[b]Add an alert[/b] · tab: next field · enter: add · escape: cancel")
             with Horizontal(classes="row"):
                 yield Label("pair")
                 yield Input(self.pair, placeholder="BTC:USD", compact=True, id="alert-pair")
@@ -190,12 +190,12 @@ class AlertsScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("[b]Alerts[/b]   a add · x remove · r re-arm · escape close", id="alerts-title")
+            yield Static("[b]Alerts[/b] · a add · x remove · r re-arm · escape close", id="alerts-title")
             if self.problems:
                 yield Static("\n".join(f"[$warning]skipped: {p}[/]" for p in self.problems), id="alerts-problems",
                              markup=True)
             yield DataTable(cursor_type="row", zebra_stripes=True, id="alerts-rules")
-            yield Static("[b]Log[/b] (newest first)", id="alerts-log-title")
+            yield Static("[b]Log[/b] · newest first", id="alerts-log-title")
             yield Static("", id="alerts-log")
 
     def on_mount(self) -> None:
