@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import time
 from collections import deque
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -227,15 +228,17 @@ class RuleState:
 
 
 class AlertEngine:
-    """Every rule, its state, and the log of firings; ``price_of(pair)`` is the price the user sees.
+    """Every rule, its state, and the log of firings; ``price_of(pair)`` is the price the user sees, ``clock``
+    the time firings are stamped with (read only when a rule is checked: most events concern no rule).
 
     ``on_fire`` is called for each firing (the app: toast, bell, terminal notification, saving state).
     ``version`` moves whenever the rules, their states or the log change (a list screen polls it).
     """
 
     def __init__(self, rules: Iterable[AlertRule] = (), *, price_of: Callable[[str], float | None],
-                 on_fire: Callable[[Firing], None] | None = None) -> None:
+                 on_fire: Callable[[Firing], None] | None = None, clock: Callable[[], float] = time.time) -> None:
         self.price_of = price_of
+        self.clock = clock
         self.on_fire = on_fire
         self.rules: dict[str, AlertRule] = {}
         self.states: dict[str, RuleState] = {}
@@ -318,43 +321,50 @@ class AlertEngine:
 
     # -- checking ---------------------------------------------------------------------------------------
 
-    def observe(self, event: Event, now: float) -> None:
-        """Check the rules ``event`` can change (after it was applied to the market state)."""
+    def observe(self, event: Event, now: float | None = None) -> None:
+        """Check the rules ``event`` can change (after it was applied to the market state); ``now`` defaults
+        to the clock. Called for every event: an event no rule watches costs a type check and a dict lookup."""
         kind = type(event)
         if kind is BookUpdate:
+            if not self._by_book:  # nearly every event, at full rate: out in one test when no spread rule
+                return
             assert isinstance(event, BookUpdate)
             keys = self._by_book.get((event.source, event.pair))
             if keys:
                 spread = event.book.spread()
                 if spread is not None:
+                    at = self.clock() if now is None else now
                     for key in keys:
-                        self._level(key, spread >= self.rules[key].level, now, f"spread {_num(spread)}")
+                        self._level(key, spread >= self.rules[key].level, at, "spread", spread)
         elif kind is Trade or kind is Tick or kind is Bar:
             assert isinstance(event, Trade | Tick | Bar)
             keys = self._by_pair.get(event.pair)
             if keys:
                 price = self.price_of(event.pair)
                 if price is not None:
+                    at = self.clock() if now is None else now
                     for key in keys:
-                        self._price(key, price, now)
+                        self._price(key, price, at)
         elif kind is Status and self._feeds:
             assert isinstance(event, Status)
             if not event.scope:
+                at = self.clock() if now is None else now
                 for key in self._feeds:
                     if self.rules[key].source == event.source:
-                        self._feed(key, event.state, now)
+                        self._feed(key, event.state, at)
 
-    def tick(self, now: float) -> None:
+    def tick(self, now: float | None = None) -> None:
         """Time alone fires a feed_down rule: the feed that went down sends nothing to check by."""
+        at = self.clock() if now is None else now
         for key in self._feeds:
-            self._feed(key, None, now)
+            self._feed(key, None, at)
 
     def _price(self, key: str, price: float, now: float) -> None:
         rule, state = self.rules[key], self.states[key]
         if rule.kind == "above":
-            self._level(key, price >= rule.level, now, f"last {_num(price)}")
+            self._level(key, price >= rule.level, now, "last", price)
         elif rule.kind == "below":
-            self._level(key, price <= rule.level, now, f"last {_num(price)}")
+            self._level(key, price <= rule.level, now, "last", price)
         elif rule.kind == "cross":
             prev, state.last = state.last, price
             if prev is not None and (prev < rule.level <= price or prev > rule.level >= price):
@@ -403,14 +413,17 @@ class AlertEngine:
             if state.down_since is None:
                 state.down_since = now
         if state.down_since is not None and now - state.down_since >= rule.level:
-            self._level(key, True, now, f"not live for {_span(round(now - state.down_since))}")
+            self._level(key, True, now, "not live for", now - state.down_since)
 
-    def _level(self, key: str, condition: bool, now: float, detail: str) -> None:
-        """A condition that holds for a while: fire on its rising edge, re-arm once it no longer holds."""
+    def _level(self, key: str, condition: bool, now: float, label: str, value: float) -> None:
+        """A condition that holds for a while: fire on its rising edge, re-arm once it no longer holds.
+        The text (``label`` and ``value``) is made only when it fires: spreads are checked per book frame."""
         state = self.states[key]
         if condition:
-            if state.armed and self._fire(key, now, detail):
-                state.armed = False
+            if state.armed:
+                detail = f"{label} {_span(round(value)) if label == 'not live for' else _num(value)}"
+                if self._fire(key, now, detail):
+                    state.armed = False
         elif not state.armed and not state.done:
             state.armed = True
             self.version += 1

@@ -159,10 +159,10 @@ class FinxApp(TraderApp):
         return list(dict.fromkeys([*self.watchlist, self.selected, *self.alerts.pairs()]))
 
     async def _read_source(self) -> None:
-        apply, observe, clock = self.state.apply, self.alerts.observe, self.clock
+        apply, observe = self.state.apply, self.alerts.observe
         async for event in self.source:
             apply(event)
-            observe(event, clock())  # alerts fire from the data as it arrives, not from a redraw
+            observe(event)  # alerts fire from the data as it arrives, not from a redraw
             if type(event) is Status:
                 self.post_message(FeedStatus(event))
         self.events_ended = True

@@ -65,7 +65,8 @@ class TraderApp(App[int]):
     def init_trader(self) -> None:
         """Rules (with their saved state), the files, the notifier and the keymap; ConfigError on a bad key."""
         self.updown = self.config.updown
-        self.alerts = AlertEngine(self.config.alerts, price_of=self._shown_price, on_fire=self._alert_fired)
+        self.alerts = AlertEngine(self.config.alerts, price_of=self._shown_price, on_fire=self._alert_fired,
+                                  clock=self.source.clock)
         self.alert_state = AlertStateFile()
         self.alerts.restore(self.alert_state.load())
         self.config_file = ConfigFile(self.config.path or default_config_path())
@@ -90,7 +91,7 @@ class TraderApp(App[int]):
             self.notify(escape(warning), title="Config", severity="warning", timeout=15)
 
     def _alert_clock(self) -> None:
-        self.alerts.tick(self.source.clock())
+        self.alerts.tick()
 
     def get_css_variables(self) -> dict[str, str]:
         variables = super().get_css_variables()
