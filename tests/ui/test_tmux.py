@@ -56,9 +56,9 @@ def test_demo_in_tmux_switches_pairs_and_quits(tmp_path: Path, size: tuple[int, 
         tmux("send-keys", "-t", session, "]")
         wait_screen(session, lambda s: "BitMEX · SOL:USD" in s)
         tmux("send-keys", "-t", session, "?")
-        wait_screen(session, lambda s: "Keys" in s and "next / previous pair" in s)
+        wait_screen(session, lambda s: "Keys" in s and "next pair in the watchlist" in s and "pair.next" in s)
         tmux("send-keys", "-t", session, "Escape")
-        wait_screen(session, lambda s: "next / previous pair" not in s)
+        wait_screen(session, lambda s: "next pair in the watchlist" not in s)
         tmux("send-keys", "-t", session, "q")
         deadline = time.monotonic() + 10
         while not status.exists() and time.monotonic() < deadline:
@@ -66,3 +66,30 @@ def test_demo_in_tmux_switches_pairs_and_quits(tmp_path: Path, size: tuple[int, 
         assert status.read_text().strip() == "0"
     finally:
         tmux("kill-session", "-t", session)
+
+
+def test_first_run_without_keys_at_100x30_against_the_simulator(tmp_path: Path) -> None:
+    """The most common first look: no key set, the real command against `finx-tui sim`, in a real terminal."""
+    sim = subprocess.Popen([sys.executable, "-m", "finxtui", "sim", "--port", "0"], stdout=subprocess.PIPE,
+                           text=True)
+    session = f"finx-{uuid.uuid4().hex[:8]}"
+    try:
+        assert sim.stdout is not None
+        base = sim.stdout.readline().rsplit(" ", 1)[-1].strip()  # "... on ws://127.0.0.1:PORT"
+        assert base.startswith("ws://127.0.0.1:"), base
+        endpoints = " ".join(f"--endpoint {s}={base}/{s}" for s in ("finx", "bitfinex", "bitmex", "finazon"))
+        unset = "-u FINX_API_KEY -u FINAZON_API_KEY -u BITMEX_API_KEY -u BITMEX_API_SECRET"
+        command = f"env {unset} TERM=xterm-256color {sys.executable} -m finxtui {endpoints}"
+        subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", command], check=True,
+                       env=dict(os.environ), timeout=10)
+        shown = wait_screen(session, lambda s: "2/2 live · 2 off" in s and "finx off (FINX_API_KEY)" in s
+                            and "finazon off (FINAZON_API_KEY)" in s and "off · set BITMEX_API_KEY" in s
+                            and "off · set FINX_API_KEY" in s)
+        assert "error" not in shown.lower() and "Feed error" not in shown, shown
+        lines = shown.splitlines()
+        assert all(len(line) <= 100 for line in lines) and len(lines) <= 30
+        tmux("send-keys", "-t", session, "q")
+    finally:
+        tmux("kill-session", "-t", session)
+        sim.terminate()
+        sim.wait(timeout=10)

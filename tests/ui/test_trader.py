@@ -166,6 +166,23 @@ async def test_watchlist_edits_are_saved_with_comments_kept(tmp_path: Path) -> N
     assert load_config(cfg.path, env={}).watchlist == tuple(app.watchlist)
 
 
+async def test_watchlist_from_the_palette(tmp_path: Path) -> None:
+    clock = Clock()
+    app, _src = scripted_app(clock, config_at(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(pilot, app)
+        app.select_pair("NVDA")
+        await pilot.press("ctrl+p")
+        await typed_into_palette(pilot, app, "watchlist: add", "Watchlist: add NVDA")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.watchlist[-1] == "NVDA")
+        await pilot.press("ctrl+p")
+        await typed_into_palette(pilot, app, "watchlist: move nvda up", "Watchlist: move NVDA up")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.watchlist[-2] == "NVDA")
+    assert load_config(tmp_path / "config.toml", env={}).watchlist[-2:] == ("NVDA", "MSFT")
+
+
 async def test_a_fresh_config_file_is_created_when_there_is_none(tmp_path: Path) -> None:
     clock = Clock()
     path = tmp_path / "nowhere" / "config.toml"
