@@ -209,6 +209,9 @@ def cmd_tui(args: argparse.Namespace) -> int:
         if args.config is None:
             ensure_config_file()  # first run: a commented file to edit
         cfg = _load(args)
+        if args.config is not None and cfg.path is None:
+            # A --config file that does not exist yet: the app's edits (watchlist, alerts) create it there.
+            cfg = replace(cfg, path=args.config)
         if args.pair:
             pair = canonical(args.pair)
             if pair not in cfg.pairs:

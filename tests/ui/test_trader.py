@@ -166,6 +166,19 @@ async def test_watchlist_edits_are_saved_with_comments_kept(tmp_path: Path) -> N
     assert load_config(cfg.path, env={}).watchlist == tuple(app.watchlist)
 
 
+async def test_a_skipped_alert_entry_is_shown_in_the_app(tmp_path: Path) -> None:
+    text = MINE.replace("[sources.bitfinex]", '[[alerts]]\npair = "BTC:USD"\nbelow = "cheap"\n\n[sources.bitfinex]')
+    cfg = config_at(tmp_path, text)
+    assert not cfg.alerts and len(cfg.warnings) == 1
+    app, _src = scripted_app(Clock(), cfg)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settled(pilot, app)
+        await wait_for(pilot, lambda: "alerts[1].below: a number, got 'cheap'" in toasts(app))
+        await pilot.press("A")
+        problems = app.screen.query_one("#alerts-problems", Static)
+        assert "config.toml:6: alerts[1].below" in str(problems.render())
+
+
 async def test_watchlist_from_the_palette(tmp_path: Path) -> None:
     clock = Clock()
     app, _src = scripted_app(clock, config_at(tmp_path))
