@@ -163,6 +163,7 @@ class TraderApp(App[int]):
     def remove_alert(self, rule: AlertRule) -> None:
         if self.alerts.remove(rule.key) is None:
             return
+        self.source.follow(self.wanted_pairs())  # a pair only this rule watched need not be carried any more
         self._save(partial(self.config_file.remove_alert, rule))
         self.alert_state.save(self.alerts.snapshot())
         self.notify(rule.describe(), title="Alert removed", timeout=4)
