@@ -20,13 +20,16 @@ from finxtui.model.events import (
     Bar,
     BookUpdate,
     Event,
+    ExecutionEvent,
     Instrument,
     Margin,
+    OrderEvent,
     Position,
     Status,
     Tick,
     Trade,
 )
+from finxtui.model.orders import AccountOrders
 from finxtui.model.pairs import PairTable
 
 # Which source's price the ticker shows for a pair, best first. FinX is the tick service the product is
@@ -198,6 +201,7 @@ class MarketState:
         self.health: dict[str, SourceHealth] = {s: SourceHealth(s) for s in sources}
         self.positions: dict[str, Position] = {}
         self.margins: dict[str, Margin] = {}
+        self.orders = AccountOrders()  # open orders and recent fills (its own ``version``)
         self.bars: dict[str, Bar] = {}
         self.instruments: dict[tuple[str, str], Instrument] = {}
         self.history: dict[str, History] = {}
@@ -249,6 +253,10 @@ class MarketState:
             self._status(event, health, now)
         elif isinstance(event, Instrument):
             self.instruments[(source, event.pair)] = event
+        elif isinstance(event, OrderEvent):
+            self.orders.apply_order(event)
+        elif isinstance(event, ExecutionEvent):
+            self.orders.apply_execution(event)
 
     def _price(self, pair: str, source: str, price: float, ts: float, now: float) -> None:
         state = self.pairs.get(pair)
