@@ -108,7 +108,7 @@ ADDED_LIQUIDITY = "AddedLiquidity"  # lastLiquidityInd of a maker fill; "Removed
 #: fields every ``order`` update carries besides orderID and the changed ones
 ORDER_UPDATE_CONTEXT = ("clOrdID", "account", "symbol", "timestamp")
 #: a merged row without one of these (or with it null) is not an order we can show
-ORDER_REQUIRED = ("orderID", "symbol", "side", "orderQty", "leavesQty", "ordStatus")
+ORDER_REQUIRED = ("orderID", "symbol", "side", "orderQty", "leavesQty", "cumQty", "ordStatus")
 EXECUTION_REQUIRED = ("execID", "orderID", "symbol", "side", "execType", "lastQty", "lastPx")
 
 #: minor unit -> (currency as shown, units per whole coin)
