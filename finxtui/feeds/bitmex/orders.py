@@ -76,8 +76,8 @@ class AccountOrders:
                 self._skip("order", str(exc), row)
                 continue
             if event.is_open:
-                last = self._open.get(event.order_id)
-                if last is not None and dataclasses.replace(last, ts=event.ts) == event:
+                shown = self._open.get(event.order_id)
+                if shown is not None and dataclasses.replace(shown, ts=event.ts) == event:
                     continue  # nothing the monitor shows changed (workingIndicator, text, timestamp)
                 self._open[event.order_id] = event
             else:
