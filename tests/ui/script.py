@@ -2,8 +2,8 @@
 
 Every pair of the default watchlist gets what the venues would send it: books on Bitfinex and BitMEX (with
 BitMEX's contract sizes and instruments), trades, FinX ticks from four exchanges, Finazon 1-minute bars for
-the equities, the demo account's positions and margin, and every feed live. Nothing here reads a clock or
-a socket, so a screen built from it is the same on every run.
+the equities, the demo account's positions, margin, open orders and fills, and every feed live. Nothing here
+reads a clock or a socket, so a screen built from it is the same on every run.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from finxtui.model.events import (
     BookChange,
     BookUpdate,
     Event,
+    ExecutionEvent,
     Instrument,
     Margin,
+    OrderEvent,
     Position,
     Status,
     Tick,
@@ -112,7 +114,20 @@ def market(seed: int = 7, at: float = FROZEN_AT) -> list[Event]:
         Margin("bitmex", "XBT", 1.25, 1.2530, 0.98, 0.003024, at - 2),
         Margin("bitmex", "USDT", 25_000.0, 26_618.27, 18_500.0, 1_618.27, at - 2),
     ]
+    events += account_orders(at)
     return events
+
+
+def account_orders(at: float = FROZEN_AT) -> list[Event]:
+    """The demo account's working orders and its latest fills: one order half filled, one resting."""
+    return [
+        OrderEvent("bitmex", "BTC:USD", "XBTUSD", "o-1", "buy", 97_180.5, 2_000, 2_000, 0, None, "new", "Limit",
+                   at - 30),
+        OrderEvent("bitmex", "SOL:USD", "SOLUSDT", "o-2", "sell", 182.62, 400_000, 250_000, 150_000, 182.62,
+                   "partially_filled", "Limit", at - 5),
+        ExecutionEvent("bitmex", "ETH:USD", "ETHUSDT", "o-0", "e-1", "sell", 3_452.35, 50_000, at - 12, 0),
+        ExecutionEvent("bitmex", "SOL:USD", "SOLUSDT", "o-2", "e-2", "sell", 182.62, 150_000, at - 5, 250_000),
+    ]
 
 
 def history(pair: str, seed: int = 7, at: float = FROZEN_AT, rows: int = 240) -> list[Sequence[Tick]]:
