@@ -156,3 +156,24 @@ def test_fills_move_a_position_as_bitmex_accounts_them() -> None:
     assert realised == round(1 * 100 * 1e6)  # linear: 1 ETH x 100 USDT, in USDt
     account = Account(1, {"USDt": 0}, (eth,)).with_fill("ETHUSDT", -100_000, 3100.0, fee=-31_000)
     assert account.wallets["USDt"] == 100_031_000 and account.positions[0].qty == 0
+
+
+async def test_the_position_counts_what_its_orders_have_resting() -> None:
+    async with manual() as sim, connect(sim) as conn:
+        await authenticate(conn, sim)
+        await conn.subscribe("order", "position")
+        frames = await drain(conn) + await run(sim, conn, 20)
+    resting: dict[str, dict[str, Any]] = {}  # order id -> row, as a client holds the order table
+    said: dict[str, tuple[int, int]] = {}  # symbol -> (openOrderBuyQty, openOrderSellQty) as the position says
+    for f in frames:
+        for row in f["data"]:
+            if f["table"] == "order":
+                resting.setdefault(row["orderID"], {}).update(row)
+            else:
+                buy, sell = said.get(row["symbol"], (0, 0))
+                said[row["symbol"]] = (row.get("openOrderBuyQty", buy), row.get("openOrderSellQty", sell))
+    assert said  # BitMEX updates the position as its orders change, not only on its next periodic update
+    for symbol, (buy, sell) in said.items():
+        rows = [r for r in resting.values() if r["symbol"] == symbol and r["ordStatus"] in ("New", "PartiallyFilled")]
+        assert (buy, sell) == (sum(r["leavesQty"] for r in rows if r["side"] == "Buy"),
+                               sum(r["leavesQty"] for r in rows if r["side"] == "Sell")), symbol

@@ -185,7 +185,8 @@ class Account:
 
     # -- rows -----------------------------------------------------------------------------------------
 
-    def position_row(self, pos: Position, mark: float, timestamp: str) -> dict[str, Any]:
+    def position_row(self, pos: Position, mark: float, timestamp: str,
+                     open_qty: tuple[int, int] = (0, 0)) -> dict[str, Any]:
         c = pos.contract
         mark = round_to_tick(c, mark)
         cost = round(contract_value(c, pos.qty, pos.entry))
@@ -203,7 +204,7 @@ class Account:
             "commission": TAKER_FEE, "initMarginReq": round(1 / pos.leverage, 8), "maintMarginReq": self.maint_rate,
             "riskLimit": RISK_LIMIT[c.settle_currency], "leverage": wire_number(pos.leverage),
             "crossMargin": False, "rebalancedPnl": 0, "prevRealisedPnl": 0,
-            "openOrderBuyQty": 0, "openOrderSellQty": 0,
+            "openOrderBuyQty": open_qty[0], "openOrderSellQty": open_qty[1],
             "currentQty": pos.qty, "currentCost": cost, "currentComm": -pos.realised_pnl,
             "realisedCost": 0, "unrealisedCost": cost, "isOpen": pos.qty != 0,
             "markPrice": wire_number(mark), "markValue": value, "riskValue": abs(value),
@@ -223,11 +224,12 @@ class Account:
             "timestamp": timestamp,
         }
 
-    def position_rows(self, marks: Mapping[str, float], timestamp: str,
-                      symbols: set[str] | None = None) -> list[dict[str, Any]]:
-        """One ``position`` row per open position (``marks``: symbol -> mark price)."""
-        return [self.position_row(p, marks[p.symbol], timestamp) for p in self.positions
-                if symbols is None or p.symbol in symbols]
+    def position_rows(self, marks: Mapping[str, float], timestamp: str, symbols: set[str] | None = None,
+                      open_qty: Mapping[str, tuple[int, int]] | None = None) -> list[dict[str, Any]]:
+        """One ``position`` row per open position (``marks``: symbol -> mark price; ``open_qty``: symbol -> the
+        contracts its working buy and sell orders still have resting)."""
+        return [self.position_row(p, marks[p.symbol], timestamp, (open_qty or {}).get(p.symbol, (0, 0)))
+                for p in self.positions if symbols is None or p.symbol in symbols]
 
     def margin_rows(self, marks: Mapping[str, float], timestamp: str) -> list[dict[str, Any]]:
         """One ``margin`` row per currency, summing that currency's positions at ``marks``."""

@@ -360,7 +360,7 @@ class Tables:
     def _account_rows(self, table: str, ts: str, symbols: set[str] | None = None) -> list[Row]:
         account = self.venue.account
         if table == "position":
-            return account.position_rows(self.venue.marks(), ts, symbols)
+            return account.position_rows(self.venue.marks(), ts, symbols, self.venue.trader.open_qty())
         return account.margin_rows(self.venue.marks(), ts)
 
     def _send_changes(self, table: str, rows: list[Row], keys: tuple[str, ...], refresh: float | None = None) -> None:

@@ -89,7 +89,8 @@ class DemoTrader:
         self.next_action: float | None = None
         self._orders_made = 0
         self._execs_made = 0
-        #: symbols whose position a fill moved since the last ``take_moved``
+        #: symbols whose position row changed since the last ``take_moved``: a fill moves it, and placing,
+        #: amending or cancelling changes its openOrderBuyQty/openOrderSellQty (BitMEX updates it at once)
         self.moved: set[str] = set()
 
     # -- images ---------------------------------------------------------------------------------------
@@ -102,6 +103,14 @@ class DemoTrader:
     def execution_rows(self, symbols: set[str] | None) -> list[Row]:
         """The ``execution`` partial: the latest executions (of ``symbols``), oldest first."""
         return [dict(r) for r in self.executions if symbols is None or r["symbol"] in symbols]
+
+    def open_qty(self) -> dict[str, tuple[int, int]]:
+        """Symbol -> (contracts resting in buy orders, in sell orders): the position's openOrderBuy/SellQty."""
+        out: dict[str, tuple[int, int]] = {}
+        for o in self.orders.values():
+            buy, sell = out.get(o.contract.symbol, (0, 0))
+            out[o.contract.symbol] = (buy + o.leaves, sell) if o.sign > 0 else (buy, sell + o.leaves)
+        return out
 
     def take_moved(self) -> set[str]:
         moved, self.moved = self.moved, set()
@@ -178,6 +187,7 @@ class DemoTrader:
         order = SimOrder(guid(self.seed, "order", self._orders_made), f"finx-demo-{self._orders_made}", contract,
                          side, qty, price, qty)
         self.orders[order.order_id] = order
+        self.moved.add(contract.symbol)
         ts = iso(self.clock())
         row = self._order_row(order, ts)
         row["workingIndicator"] = False  # BitMEX inserts the order, then says it rests
@@ -204,12 +214,14 @@ class DemoTrader:
             order.text = f"Amended orderQty: Amend from API\n{SUBMITTED}"
             changes = {"orderQty": order.qty, "leavesQty": leaves}
         changes.update(text=order.text, transactTime=ts)
+        self.moved.add(order.contract.symbol)
         return [("execution", bmx.INSERT, [self._execution(order, bmx.EXEC_REPLACED, ts)]),
                 ("order", bmx.UPDATE, [self._update(order, ts, **changes)])]
 
     def _cancel(self, order: SimOrder) -> list[Message]:
         ts = iso(self.clock())
         del self.orders[order.order_id]
+        self.moved.add(order.contract.symbol)
         order.status = bmx.ORD_CANCELED
         order.leaves = 0
         order.text = f"Canceled: Cancel from API\n{SUBMITTED}"
