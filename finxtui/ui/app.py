@@ -180,7 +180,8 @@ class FinxApp(App[int]):
         main.set_class(not self.wide, "-compact")
         for name, _, _ in VIEWS:
             main.set_class(name == self.view, f"-view-{name}")
-        self.redraw_now()
+        # A panel shown again at the size it had before gets no resize event: redraw once the layout is done.
+        self.call_after_refresh(self.redraw_now)
 
     def _watch_terminal(self) -> None:
         # Over SSH a dropped session can leave the process without a terminal; do not spin (dolphie does this).

@@ -31,7 +31,7 @@ VOLUME = " ▁▂▃▄▅▆▇█"
 WHAT = {"finx": ("FinX ticks", "ticks"), "bitfinex": ("Bitfinex trades", "vol"), "bitmex": ("BitMEX trades", "ct"),
         "finazon": ("Finazon bars", "vol")}
 LABEL_EVERY = (60, 300, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800)
-UP, DOWN, FLAT = 0, 1, 2
+UP, DOWN, FLAT, BLANK = 0, 1, 2, 3  # BLANK: empty cells, unstyled (never merged with the axis' text)
 
 
 def nice_step(raw: float) -> float:
@@ -147,8 +147,8 @@ class Chart(PolledLines):
             self._columns = {}
         columns = [self._column(c, lo, hi, plot, vol_rows, vmax, series.sized) if c is not None else None
                    for c in shown]
-        styles = (up_style, down_style, muted)
-        vol_styles = (self.style("chart--vol-up"), self.style("chart--vol-down"), muted)
+        styles = (up_style, down_style, muted, Style())
+        vol_styles = (self.style("chart--vol-up"), self.style("chart--vol-down"), muted, Style())
         # The price axis: round prices, and the last price marked where it stands.
         span = hi - lo
         half = lambda price: min(2 * plot - 1, max(0, round((hi - price) / span * (2 * plot - 1))))  # noqa: E731
@@ -220,16 +220,16 @@ class Chart(PolledLines):
         segments: list[Segment] = []
         run: list[str] = []
         run_style = -1
-        blank = "·" if dotted else " "
+        blank, blank_style = ("·", FLAT) if dotted else (" ", BLANK)
         for column in columns:
             if column is None:
-                ch, st = blank, FLAT
+                ch, st = blank, blank_style
             else:
                 text, st, vol = column
                 n = len(text)
                 ch = text[r] if r < n else vol[r - n]
                 if ch == " ":
-                    ch, st = blank, FLAT
+                    ch, st = blank, blank_style
             if st != run_style and run:
                 segments.append(Segment("".join(run), base + styles[run_style]))
                 run = []
