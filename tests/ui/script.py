@@ -123,7 +123,7 @@ def _prints(seed: int, at: float) -> list[Event]:
     rng = random.Random(f"{seed}:prints")
     events: list[Event] = []
     for pair, (mid, bf_tick, _, bm_tick, bm_scale) in CRYPTO.items():
-        symbol, _, inverse, value, _ = next(c for c in CONTRACTS if c[1] == pair)
+        symbol = next(c[0] for c in CONTRACTS if c[1] == pair)
         price = _round(mid, bm_tick)
         sweep = at - 3 + 0.123
         for i in range(3):

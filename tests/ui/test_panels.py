@@ -103,9 +103,13 @@ async def test_timeframe_and_candle_source_keys() -> None:
         await pilot.press("c")  # Bitfinex chosen; AAPL is not on Bitfinex, so its own source draws
         await pilot.press("5")
         assert "Finazon bars · AAPL · 5m" in text_of(chart)
+        await pilot.press("t", "t", "t")  # 1m: AAPL's minute spans cents; the axis never repeats a price
+        axis = [line.split()[-1] for line in text_of(chart).splitlines()[1:-1] if line.split()
+                and line.split()[-1].replace(".", "").replace(",", "").isdigit()]
+        assert len(axis) >= 2 and len(axis) == len(set(axis)), axis
         assert "AAPL is an equity: no trades to show" in text_of(app.query_one(TradeTape))
         await pilot.press("1")
-        assert "Bitfinex trades · BTC:USD" in text_of(chart)
+        assert "Bitfinex trades · BTC:USD · 1m" in text_of(chart)
 
 
 async def test_tape_and_chart_redraw_when_their_data_changes_and_only_then() -> None:

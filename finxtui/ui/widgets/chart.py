@@ -153,7 +153,7 @@ class Chart(PolledLines):
         span = hi - lo
         half = lambda price: min(2 * plot - 1, max(0, round((hi - price) / span * (2 * plot - 1))))  # noqa: E731
         labels: dict[int, str] = {}
-        step = nice_step(span / max(1, plot // 3))
+        step = max(nice_step(span / max(1, plot // 3)), info.tick if info else 0.0)  # never finer than a tick
         value = math.ceil(lo / step) * step
         while value <= hi:
             labels[half(value) // 2] = fmt.price(value, decimals)

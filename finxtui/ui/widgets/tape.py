@@ -46,6 +46,10 @@ class TradeTape(PolledLines):
         muted = self.style("tape--muted")
         base_ccy = pair.split(":")[0]
         title: list[Cell] = [(f" {pair}", self.style("tape--title"))]
+        venues = [s for s in ("bitfinex", "bitmex") if s in self.pairs.sources_for(pair)]
+        if not venues:
+            kind = "an equity" if info is not None and info.kind == "equity" else "not on Bitfinex or BitMEX"
+            return [self.line(title, width), self.line([(f" {pair} is {kind}: no trades to show", muted)], width)]
         last = market.pair(pair).last if pair in market.pairs else None
         large = tapes.threshold(pair, last)
         if large is not None:
@@ -53,11 +57,6 @@ class TradeTape(PolledLines):
         if tape is not None and tape.trades:
             title.append((f"  {tape.trades:,} trades", muted))
         lines = [self.line(title, width)]
-        venues = [s for s in ("bitfinex", "bitmex") if s in self.pairs.sources_for(pair)]
-        if not venues:
-            kind = "an equity" if info is not None and info.kind == "equity" else "not on Bitfinex or BitMEX"
-            lines.append(self.line([(f" {pair} is {kind}: no trades to show", muted)], width))
-            return lines
         if tape is None or not tape.prints:
             lines.append(self.line([(" waiting for trades…", muted)], width))
             return lines
