@@ -86,8 +86,11 @@ class Tape:
         i = len(prints)
         while i > 0 and prints[i - 1].ms > new.ms:
             i -= 1
-        if i == 0 and len(prints) == prints.maxlen:
-            return  # older than everything kept: it would fall off at once
+        if len(prints) == prints.maxlen:
+            if i == 0:
+                return  # older than everything kept: it would fall off at once
+            prints.popleft()  # a full deque refuses insert(): make room at the old end first
+            i -= 1
         prints.insert(i, new)
 
     def newest(self, count: int) -> list[Print]:
