@@ -50,7 +50,7 @@ def test_memory_is_bounded() -> None:
     assert tape.newest(1)[0].first == 299.0
     tape.add("bitmex", "buy", 1.0, 1.0, T0)  # older than anything kept: dropped, not squeezed in
     assert len(tape.prints) == 50 and min(p.first for p in tape.prints) == 250.0
-    tape.add("bitmex", "sell", 2.0, 1.0, T0 + 298.5)  # late, into a full tape: the oldest print makes room
+    tape.add("bitmex", "sell", 2.0, 1.0, T0 + 198.5)  # late, into a full tape: the oldest print makes room
     assert len(tape.prints) == 50 and tape.prints[0].first == 251.0
     assert [p.first for p in tape.newest(3)] == [299.0, 2.0, 298.0]
 
