@@ -8,6 +8,7 @@ moves, one column is recomputed and the rows are re-joined from the cache.
 from __future__ import annotations
 
 import math
+import re
 import time
 from typing import Any
 
@@ -59,6 +60,71 @@ def chart_source(market: MarketState, pairs: PairTable, selection: Selection) ->
     return have[0] if have else None
 
 
+def _glyphs(candle: Candle, lo: float, hi: float, plot: int) -> str:
+    """A candle's column, top to bottom, at half-row precision: blanks above and below its wick."""
+    last = 2 * plot - 1
+    scale = last / (hi - lo)
+
+    def y(price: float) -> int:
+        return min(last, max(0, round((hi - price) * scale)))
+
+    wick_top, wick_bottom = y(candle.h), y(candle.l)
+    body_top, body_bottom = y(max(candle.o, candle.c)), y(min(candle.o, candle.c))
+    cells = []
+    for r in range(wick_top // 2, wick_bottom // 2 + 1):
+        upper, lower = 2 * r, 2 * r + 1
+        cells.append(GLYPHS[(2 if body_top <= upper <= body_bottom else 1 if wick_top <= upper <= wick_bottom else 0,
+                             2 if body_top <= lower <= body_bottom else 1 if wick_top <= lower <= wick_bottom else 0)])
+    return " " * (wick_top // 2) + "".join(cells) + " " * (plot - 1 - wick_bottom // 2)
+
+
+_VOLUMES: dict[tuple[int, int], str] = {}
+
+
+def _volume(eighths: int, rows: int) -> str:
+    """A volume bar ``eighths`` of a row high in a strip ``rows`` tall, top to bottom."""
+    text = _VOLUMES.get((eighths, rows))
+    if text is None:
+        text = "".join(VOLUME[min(8, max(0, eighths - (rows - 1 - r) * 8))] for r in range(rows))
+        if len(_VOLUMES) < 4096:
+            _VOLUMES[(eighths, rows)] = text
+    return text
+
+
+_GLYPHS_RUN = re.compile(r"[^ ]+")
+
+
+def _runs(row: str, kinds: list[int], styles: list[Style], blank: Style) -> list[Segment]:
+    """``row`` as segments of one style, found from its non-blank stretches (most of a chart is blank): each
+    segment starts with a glyph and blanks close the segment before them (a terminal does not care; SVG
+    renderers drop leading blanks and shift what follows)."""
+    segments: list[Segment] = []
+    text = ""
+    kind = -1  # the current segment's style (-1: blanks so far)
+    pos = 0
+    for match in _GLYPHS_RUN.finditer(row):
+        a, b = match.span()
+        text += row[pos:a]
+        i = a
+        while i < b:
+            k = kinds[i]
+            j = i + 1
+            while j < b and kinds[j] == k:
+                j += 1
+            if k == kind:
+                text += row[i:j]
+            else:
+                if text:
+                    segments.append(Segment(text, styles[kind] if kind >= 0 else blank))
+                text, kind = row[i:j], k
+            i = j
+        pos = b
+    text += row[pos:]
+    if text:
+        segments.append(Segment(text, styles[kind] if kind >= 0 else blank))
+    return segments
+
+
 class Chart(PolledLines):
     """Candles of ``selection.timeframe`` from ``chart_source``'s series; newest on the right."""
 
@@ -73,9 +139,9 @@ class Chart(PolledLines):
         super().__init__(selection, hz=hz, id=id)
         self.market = market
         self.pairs = pairs
-        # column cache: candle key -> (plot text top to bottom, style, volume text top to bottom); valid for
-        # one scale only, so it is dropped when the scale changes
-        self._columns: dict[Any, tuple[str, int, str]] = {}
+        # column cache: a candle's (o, h, l, c) -> its glyphs top to bottom; valid for one price scale only,
+        # so it is dropped when the scale changes
+        self._columns: dict[Any, str] = {}
         self._scale: Any = None
         self.build_ms = 0.0  # the last build (for the benchmark)
 
@@ -141,8 +207,8 @@ class Chart(PolledLines):
         if plot < 2:
             return lines
         vmax = max((c.v if series.sized else c.n) for c in present) or 1.0
-        scale = (lo, hi, plot, vol_rows, vmax, series.sized)
-        if scale != self._scale:
+        scale = (lo, hi, plot)
+        if scale != self._scale or len(self._columns) > 4096:
             self._scale = scale
             self._columns = {}
         columns = [self._column(c, lo, hi, plot, vol_rows, vmax, series.sized) if c is not None else None
@@ -161,16 +227,24 @@ class Chart(PolledLines):
         last_row = half(last.c) // 2
         axis_style, last_style = self.style("chart--axis"), self.style("chart--last")
         base = self._poll_base if self._poll_base is not None else self.rich_style
+        # Rows are read across the cached columns: transposed in one step, then cut where the style changes.
+        blank_column = " " * (plot + vol_rows)
+        texts = [c[0] + c[2] if c is not None else blank_column for c in columns]
+        kinds = [c[1] if c is not None else BLANK for c in columns]
+        across = ["".join(cells) for cells in zip(*texts, strict=True)]
+        plot_styles = [base + st for st in styles]
+        volume_styles = [base + st for st in vol_styles]
         for r in range(plot):
-            segments = self._row(columns, r, styles, base, dotted=r == last_row)
-            if r == last_row:
+            if r == last_row:  # the dotted last-price line goes through blanks only: drawn cell by cell
+                segments = self._row(columns, r, styles, base, dotted=True)
                 segments.append(Segment(("◀" + fmt.price(last.c, decimals)).ljust(axis_w)[:axis_w],
                                         base + last_style))
             else:
+                segments = _runs(across[r], kinds, plot_styles, base)
                 segments.append(Segment((" " + labels.get(r, "")).ljust(axis_w)[:axis_w], base + axis_style))
             lines.append(Strip(segments, width))
         for r in range(vol_rows):
-            segments = self._row(columns, plot + r, vol_styles, base, dotted=False)
+            segments = _runs(across[plot + r], kinds, volume_styles, base)
             text = f" {vol_name} {fmt.size(vmax)}" if r == 0 else ""
             segments.append(Segment(text.ljust(axis_w)[:axis_w], base + axis_style))
             lines.append(Strip(segments, width))
@@ -179,39 +253,18 @@ class Chart(PolledLines):
 
     def _column(self, candle: Candle, lo: float, hi: float, plot: int, vol_rows: int, vmax: float,
                 sized: bool) -> tuple[str, int, str]:
-        key = candle.key() if sized else (*candle.key(), candle.n)
-        hit = self._columns.get(key)
-        if hit is not None:
-            return hit
-        halves = 2 * plot
-        span = hi - lo
-
-        def y(price: float) -> int:
-            return min(halves - 1, max(0, round((hi - price) / span * (halves - 1))))
-
-        wick_top, wick_bottom = y(candle.h), y(candle.l)
-        body_top, body_bottom = y(max(candle.o, candle.c)), y(min(candle.o, candle.c))
-
-        def state(k: int) -> int:
-            if body_top <= k <= body_bottom:
-                return 2
-            return 1 if wick_top <= k <= wick_bottom else 0
-
-        text = "".join(GLYPHS[(state(2 * r), state(2 * r + 1))] for r in range(plot))
+        """(glyphs top to bottom, style, volume top to bottom). The glyphs are cached for the price scale; the
+        volume is cheap and drawn every time (the forming candle's volume moves the volume scale often)."""
+        key = (candle.o, candle.h, candle.l, candle.c)
+        text = self._columns.get(key)
+        if text is None:
+            text = self._columns[key] = _glyphs(candle, lo, hi, plot)
         style = UP if candle.c > candle.o else DOWN if candle.c < candle.o else FLAT
         amount = candle.v if sized else candle.n
         eighths = round(amount / vmax * vol_rows * 8) if vmax else 0
         if amount > 0:
             eighths = max(1, eighths)  # any volume shows
-        vol = []
-        for r in range(vol_rows):
-            below = (vol_rows - 1 - r) * 8  # eighths under this row
-            vol.append(VOLUME[min(8, max(0, eighths - below))])
-        column = (text, style, "".join(vol))
-        if len(self._columns) > 4096:  # never reached with one scale; a guard all the same
-            self._columns.clear()
-        self._columns[key] = column
-        return column
+        return (text, style, _volume(eighths, vol_rows))
 
     @staticmethod
     def _row(columns: list[tuple[str, int, str] | None], r: int, styles: tuple[Style, ...], base: Style,
