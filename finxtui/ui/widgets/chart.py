@@ -129,7 +129,7 @@ class Chart(PolledLines):
     """Candles of ``selection.timeframe`` from ``chart_source``'s series; newest on the right."""
 
     COMPONENT_CLASSES = {"chart--title", "chart--muted", "chart--up", "chart--down", "chart--flat", "chart--axis",
-                         "chart--last", "chart--vol-up", "chart--vol-down", "chart--hint"}
+                         "chart--last", "chart--volume", "chart--hint"}
     DEFAULT_CSS = """
     Chart { height: 1fr; min-height: 6; }
     """
@@ -143,7 +143,6 @@ class Chart(PolledLines):
         # so it is dropped when the scale changes
         self._columns: dict[Any, str] = {}
         self._scale: Any = None
-        self.build_ms = 0.0  # the last build (for the benchmark)
 
     def signature(self) -> Any:
         sel = self.selection
@@ -152,13 +151,6 @@ class Chart(PolledLines):
         return (sel.pair, sel.timeframe, source, series.version if series else None)
 
     def build(self, width: int, height: int) -> list[Strip]:
-        t0 = time.perf_counter()
-        try:
-            return self._build(width, height)
-        finally:
-            self.build_ms = (time.perf_counter() - t0) * 1000
-
-    def _build(self, width: int, height: int) -> list[Strip]:
         sel = self.selection
         pair, tf = sel.pair, sel.timeframe
         source = chart_source(self.market, self.pairs, sel)
@@ -214,7 +206,6 @@ class Chart(PolledLines):
         columns = [self._column(c, lo, hi, plot, vol_rows, vmax, series.sized) if c is not None else None
                    for c in shown]
         styles = (up_style, down_style, muted, Style())
-        vol_styles = (self.style("chart--vol-up"), self.style("chart--vol-down"), muted, Style())
         # The price axis: round prices, and the last price marked where it stands.
         span = hi - lo
         half = lambda price: min(2 * plot - 1, max(0, round((hi - price) / span * (2 * plot - 1))))  # noqa: E731
@@ -233,7 +224,10 @@ class Chart(PolledLines):
         kinds = [c[1] if c is not None else BLANK for c in columns]
         across = ["".join(cells) for cells in zip(*texts, strict=True)]
         plot_styles = [base + st for st in styles]
-        volume_styles = [base + st for st in vol_styles]
+        # The volume strip is one colour (the candle above it shows the direction): a row is one segment, so a
+        # repaint of the strip costs a few segments, not one per column.
+        volume_style = [base + self.style("chart--volume")]
+        one_kind = [0] * cols
         for r in range(plot):
             if r == last_row:  # the dotted last-price line goes through blanks only: drawn cell by cell
                 segments = self._row(columns, r, styles, base, dotted=True)
@@ -244,7 +238,7 @@ class Chart(PolledLines):
                 segments.append(Segment((" " + labels.get(r, "")).ljust(axis_w)[:axis_w], base + axis_style))
             lines.append(Strip(segments, width))
         for r in range(vol_rows):
-            segments = _runs(across[plot + r], kinds, volume_styles, base)
+            segments = _runs(across[plot + r], one_kind, volume_style, base)
             text = f" {vol_name} {fmt.size(vmax)}" if r == 0 else ""
             segments.append(Segment(text.ljust(axis_w)[:axis_w], base + axis_style))
             lines.append(Strip(segments, width))
