@@ -50,8 +50,9 @@ log = logging.getLogger("finxtui.ui")
 
 #: From this size up every panel is on screen; below it the ``v`` key steps through VIEWS.
 WIDE_AT = (160, 50)
-#: Compact views: (name, the panel beside the watchlist, the main panel above the account).
-VIEWS = (("depth", "history", "ladder"), ("chart", "tape", "chart"), ("tape", "tape", "ladder"))
+#: Compact views, in the order ``v`` steps through them: depth + history, chart + trades, depth + trades (the
+#: panels each shows are set in app.tcss by the ``-view-NAME`` class).
+VIEWS = ("depth", "chart", "tape")
 
 
 class FinxApp(App[int]):
@@ -83,7 +84,7 @@ class FinxApp(App[int]):
     book_source: reactive[str] = reactive("bitfinex", init=False)
     book_levels: reactive[int] = reactive(10, init=False)
     paused: reactive[bool] = reactive(False, init=False)
-    #: the compact layout's view (VIEWS); "" until the first resize decides the layout
+    #: the compact layout's view (VIEWS), kept while the terminal is wide
     view: reactive[str] = reactive("depth", init=False)
     #: every panel on screen (the terminal is at least WIDE_AT)
     wide: reactive[bool] = reactive(False, init=False)
@@ -147,6 +148,7 @@ class FinxApp(App[int]):
         self.query_one("#chart").border_title = "Chart"
         self.query_one("#tape").border_title = "Trades"
         self._layout(self.size.width, self.size.height)
+        self._apply_layout()
         if not self.source.recorded:  # until each feed says otherwise, within milliseconds
             wanted = self.wanted_pairs()
             self.state.mark_connecting(v for v in self.source.venues
@@ -175,10 +177,12 @@ class FinxApp(App[int]):
         self._apply_layout()
 
     def _apply_layout(self) -> None:
-        main = self.query_one("#main")
+        main = next(iter(self.query("#main")), None)
+        if main is None:
+            return  # a resize before the screen is composed: on_mount lays it out
         main.set_class(self.wide, "-wide")
         main.set_class(not self.wide, "-compact")
-        for name, _, _ in VIEWS:
+        for name in VIEWS:
             main.set_class(name == self.view, f"-view-{name}")
         # A panel shown again at the size it had before gets no resize event: redraw once the layout is done.
         self.call_after_refresh(self.redraw_now)
@@ -310,12 +314,11 @@ class FinxApp(App[int]):
         if self.wide:
             self.notify("every panel is on screen at this size", timeout=2)
             return
-        names = [name for name, _, _ in VIEWS]
-        self.view = names[(names.index(self.view) + 1) % len(names)] if self.view in names else names[0]
+        self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)] if self.view in VIEWS else VIEWS[0]
 
     def _show_chart(self) -> None:
         """A chart key pressed while the chart is hidden brings it on screen."""
-        if not self.wide and self.view not in ("chart",):
+        if not self.wide and self.view != "chart":
             self.view = "chart"
 
     def action_next_timeframe(self) -> None:
