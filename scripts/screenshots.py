@@ -31,9 +31,12 @@ from tests.ui.helpers import Clock, all_live, wait_for  # noqa: E402
 OUT = ROOT / "screenshots"
 SHOTS = [
     # (name, size, keys pressed after the market has moved)
+    ("monitor-200x60", (200, 60), ()),
     ("monitor-120x40", (120, 40), ()),
+    ("chart-120x40", (120, 40), ("v",)),
     ("bitmex-eth-25-levels", (120, 40), ("2", "b", "d")),
     ("monitor-80x24", (80, 24), ()),
+    ("chart-80x24-5m", (80, 24), ("t",)),
     ("help", (120, 40), ("question_mark",)),
     ("pair-picker", (120, 40), ("slash", "s", "o")),
 ]
@@ -46,7 +49,9 @@ async def settle(pilot: Pilot[Any], app: FinxApp, source: DemoSource, clock: Clo
     hist = app.state.history_for(app.selected)
     await wait_for(pilot, lambda: hist.pages and not hist.loading, timeout=15)
     await wait_for(pilot, lambda: len(app.state.positions) == 3, timeout=15)
-    source.simulator.step(600)  # FinX streams go live with their first tick
+    for _ in range(30):  # FinX streams go live with their first tick; the tape's trades spread over a second
+        source.simulator.step(20)
+        clock.advance(1 / 30)
     await wait_for(pilot, lambda: all_live(app), timeout=15)
     source.simulator.advance(2.5)  # bars, positions and quotes go out on the venues' one-second timers
     await pilot.pause(1.0)  # a script, not a test: let the feeds read what the venues sent
