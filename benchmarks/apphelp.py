@@ -7,7 +7,8 @@
   each update to terminal escape codes (``CompositorUpdate.render_segments``) as a real terminal would need,
   so paint cost and bytes/s include the ANSI step (the ``write()`` itself and the terminal are not included);
 - ``PolledLines.poll`` and ``HistoryTable.poll``: the widgets' rebuilds (thread CPU time);
-- ``DepthLadder.build``: ms per ladder build.
+- ``DepthLadder.build``: ms per ladder build;
+- ``Chart.build`` and ``TradeTape.build``: the two panels' rebuilds (thread CPU time).
 
 Event-loop lag comes from a probe task (``asyncio.sleep(period)`` and how late it wakes). Book updates applied
 are read from the books' ``version`` counters (one per level change), which costs nothing to count.
@@ -24,10 +25,12 @@ from benchmarks.common import Control, bench_config, proc_cpu
 from finxtui.sources import LiveSource
 from finxtui.ui.app import FinxApp
 from finxtui.ui.widgets.base import PolledLines
+from finxtui.ui.widgets.chart import Chart
 from finxtui.ui.widgets.history import HistoryTable
 from finxtui.ui.widgets.ladder import DepthLadder
+from finxtui.ui.widgets.tape import TradeTape
 
-SIZE = (120, 40)
+SIZE = (160, 50)  # the smallest size with every panel on screen (chart and trade tape included)
 
 
 class Counter:
@@ -72,6 +75,8 @@ class Meter:
         self.polls = Counter()  # every widget poll (signature check and, when changed, a rebuild)
         self.ladder = Counter()  # DepthLadder.build
         self.ladder.samples = []
+        self.chart = Counter()  # Chart.build
+        self.tape = Counter()  # TradeTape.build
         self.frames = 0  # updates handed to the terminal
         self.bytes = 0
         self._undo = [
@@ -79,6 +84,8 @@ class Meter:
             _timed(PolledLines, "poll", self.polls),
             _timed(HistoryTable, "poll", self.polls),
             _timed(DepthLadder, "build", self.ladder),
+            _timed(Chart, "build", self.chart),
+            _timed(TradeTape, "build", self.tape),
         ]
         self.app: FinxApp | None = None
         self._painted: asyncio.Event | None = None
@@ -122,7 +129,9 @@ class Meter:
         return {"t": time.perf_counter(), "cpu": proc_cpu(), "paint_calls": self.paint.calls,
                 "paint_cpu": self.paint.cpu, "ansi_cpu": self.ansi.cpu, "poll_cpu": self.polls.cpu,
                 "rebuilds": sum(w.rebuilds for w in app.query(PolledLines)), "ladder_builds": self.ladder.calls,
-                "ladder_cpu": self.ladder.cpu, "frames": self.frames, "bytes": self.bytes, "book_changes": books,
+                "ladder_cpu": self.ladder.cpu, "chart_builds": self.chart.calls, "chart_cpu": self.chart.cpu,
+                "tape_builds": self.tape.calls, "tape_cpu": self.tape.cpu, "frames": self.frames, "bytes": self.bytes,
+                "book_changes": books,
                 "frames_in": frames_in}
 
     @staticmethod

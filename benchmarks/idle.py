@@ -1,9 +1,9 @@
 """idle: CPU of the app on a quiet market (10 book updates/s) over 60 s.
 
-The simulator runs in its own process at ``--rate 10``; the app runs here headless at 120x40 with every
-source on, pointed at it. After every feed is live and a settling pause, CPU time (user + system) of this
-process is read over the window, with the paints and widget rebuilds that happened in it. No lag probe runs
-(it would wake the loop 200 times a second and cost more than what is measured).
+The simulator runs in its own process at ``--rate 10``; the app runs here headless at 160x50 (every panel on
+screen) with every source on, pointed at it. After every feed is live and a settling pause, CPU time (user +
+system) of this process is read over the window, with the paints and widget rebuilds that happened in it. No
+lag probe runs (it would wake the loop 200 times a second and cost more than what is measured).
 
     python benchmarks/idle.py [--seconds 60] [--rate 10] [--json out.json]
 """

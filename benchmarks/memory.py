@@ -2,10 +2,11 @@
 
 The simulator runs in its own process with three more pairs than its default seven (LTC, ADA and DOT on
 Bitfinex, added through ``Market(pairs=..., books=...)`` in ``benchmarks/common.py``, defaults untouched); the
-app runs here headless at 120x40 with all ten pairs in its watchlist and every source on. RSS (VmRSS of this
-process, which is only the app: the benchmark imports nothing heavy of its own) is sampled every few seconds.
-Growth compares the median of the samples around the half-way point with the median of the last ones. The
-count of live Python objects is taken at both points too, which tells a leak from allocator noise.
+app runs here headless at 160x50 (every panel on screen) with all ten pairs in its watchlist and every source
+on. RSS (VmRSS of this process, which is only the app: the benchmark imports nothing heavy of its own) is
+sampled every few seconds. Growth compares the median of the samples around the half-way point with the median
+of the last ones. The count of live Python objects is taken at both points too, which tells a leak from
+allocator noise.
 
     python benchmarks/memory.py [--minutes 2] [--rate 5000] [--json out.json]    # --minutes 10 for a soak
 """

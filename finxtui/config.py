@@ -71,6 +71,8 @@ class Refresh:
     history: float = 2.0
     positions: float = 1.0
     status: float = 2.0
+    chart: float = 2.0  # the forming candle moves with every trade; twice a second reads as live
+    tape: float = 4.0
 
     def halved(self) -> Refresh:
         return Refresh(**{f.name: getattr(self, f.name) / 2 for f in fields(self)})
@@ -96,6 +98,15 @@ class KeySetting:
 
 
 @dataclass(frozen=True)
+class TapeSettings:
+    """When a print on the trade tape is large: a size in the base currency per pair (``[tape.large]``), else
+    a value in the quote currency (``large_notional``)."""
+
+    large: Mapping[str, float] = field(default_factory=dict)
+    large_notional: float = 100_000.0
+
+
+@dataclass(frozen=True)
 class Config:
     endpoints: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_ENDPOINTS))
     enabled: Mapping[str, bool] = field(default_factory=lambda: dict.fromkeys(SOURCES, True))
@@ -107,6 +118,7 @@ class Config:
     bitfinex_len: int = 25
     finazon_interpolate: int = 0
     refresh: Refresh = field(default_factory=Refresh)
+    tape: TapeSettings = field(default_factory=lambda: TapeSettings())
     theme: str = "finx-dark"
     color: str = "auto"
     slow_link: bool = False
@@ -172,6 +184,16 @@ DEFAULT_FILE = """\
 # ticker = 4
 # history = 2
 # positions = 1
+# chart = 2
+# tape = 4
+
+# The trade tape highlights large prints: from a size in the base currency per pair, and for pairs not
+# listed, from a value in the quote currency.
+# [tape]
+# large_notional = 100000
+# [tape.large]
+# "BTC:USD" = 2.0
+# "ETH:USD" = 50
 
 # Where each venue lives. The client appends the protocol path (/ws/2, /realtime, /v1, /streaming/...).
 # [sources.finx]
@@ -335,7 +357,8 @@ def _apply_file(cfg: Config, path: Path) -> Config:
         raise ConfigError(f"{where}: {exc}") from None
     r = _Reader(path, text)
     known = {"watchlist", "default_pair", "book_source", "book_levels", "theme", "color", "slow_link",
-             "log_level", "refresh", "sources", "credentials", "pairs", "updown", "alerts", "notify", "keys"}
+             "log_level", "refresh", "sources", "credentials", "pairs", "tape", "updown", "alerts", "notify",
+             "keys"}
     for key in data:
         if key not in known:
             raise r.error(None, key, f"unknown setting (known: {', '.join(sorted(known))})")
@@ -393,6 +416,9 @@ def _apply_file(cfg: Config, path: Path) -> Config:
                 raise r.error("refresh", key, f"unknown rate (known: {', '.join(sorted(rate_names))})")
             rates[key] = float(r.get(refresh, "refresh", key, (int, float), low=0.1, high=60))
         changes["refresh"] = replace(cfg.refresh, **rates)
+    tape = r.get(data, None, "tape", dict, None)
+    if tape is not None:
+        changes["tape"] = _tape(r, tape, pairs)
     sources = r.get(data, None, "sources", dict, {})
     endpoints = dict(cfg.endpoints)
     enabled = dict(cfg.enabled)
@@ -508,6 +534,20 @@ def _line_in_array(text: str, table: str, index: int, key: str) -> int | None:
             if re.match(rf"^\s*\"?{re.escape(key)}\"?\s*=", line):
                 return number
     return start
+
+
+def _tape(r: _Reader, tape: Mapping[str, Any], pairs: PairTable) -> TapeSettings:
+    for key in tape:
+        if key not in ("large", "large_notional"):
+            raise r.error("tape", key, "unknown key (known: large, large_notional)")
+    notional = float(r.get(tape, "tape", "large_notional", (int, float), TapeSettings.large_notional, low=0))
+    large: dict[str, float] = {}
+    for pair, size in r.get(tape, "tape", "large", dict, {}).items():
+        name = canonical(pair)
+        if name not in pairs:
+            raise r.error("tape.large", pair, f"unknown pair {pair!r}; add it under [pairs]")
+        large[name] = float(r.get({pair: size}, "tape.large", pair, (int, float), low=0))
+    return TapeSettings(large, notional)
 
 
 def _apply_env(cfg: Config, env: Mapping[str, str]) -> Config:

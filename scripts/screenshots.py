@@ -37,9 +37,12 @@ ALERTS = (AlertRule("above", 90_000.0, "BTC:USD"), AlertRule("cross", 3_500.0, "
           AlertRule("feed_down", 30.0, source="bitmex"))
 SHOTS: list[tuple[str, tuple[int, int], tuple[str, ...], Config]] = [
     # (name, size, keys pressed after the market has moved, config)
+    ("monitor-200x60", (200, 60), (), Config()),
     ("monitor-120x40", (120, 40), (), Config()),
+    ("chart-120x40", (120, 40), ("v",), Config()),
     ("bitmex-eth-25-levels", (120, 40), ("2", "b", "d"), Config()),
     ("monitor-80x24", (80, 24), (), Config()),
+    ("chart-80x24-5m", (80, 24), ("t",), Config()),
     ("help", (120, 40), ("question_mark",), Config()),
     ("pair-picker", (120, 40), ("slash", "s", "o"), Config()),
     ("alerts", (120, 40), ("A",), Config(alerts=ALERTS)),
@@ -54,7 +57,9 @@ async def settle(pilot: Pilot[Any], app: FinxApp, source: DemoSource, clock: Clo
     hist = app.state.history_for(app.selected)
     await wait_for(pilot, lambda: hist.pages and not hist.loading, timeout=15)
     await wait_for(pilot, lambda: len(app.state.positions) == 3, timeout=15)
-    source.simulator.step(600)  # FinX streams go live with their first tick
+    for _ in range(30):  # FinX streams go live with their first tick; the tape's trades spread over a second
+        source.simulator.step(20)
+        clock.advance(1 / 30)
     await wait_for(pilot, lambda: all_live(app), timeout=15)
     source.simulator.advance(2.5)  # bars, positions and quotes go out on the venues' one-second timers
     await pilot.pause(1.0)  # a script, not a test: let the feeds read what the venues sent

@@ -83,6 +83,10 @@ bitfinex = "tDOGE:USD"
     ('[credentials]\nbitmex_key = "x"\n', 2, "unknown key"),
     ('watchlist = [\n', 1, "Invalid value"),
     ('theme = "x"\nbook_source = \n', 2, "Invalid value"),
+    ('[tape]\nlarge_notional = "big"\n', 2, "expected a whole number or a number"),
+    ('[tape]\nsmall = 1\n', 2, "unknown key (known: large, large_notional)"),
+    ('[tape.large]\n"BTC:USD" = 1\n"DOGE:USD" = 5\n', 3, "unknown pair 'DOGE:USD'"),
+    ('[tape.large]\n"ETH:USD" = -1\n', 2, "must be at least 0"),
 ])
 def test_bad_values_name_file_and_line(tmp_path: Path, text: str, line: int, words: str) -> None:
     path = write(tmp_path, text)
@@ -91,6 +95,12 @@ def test_bad_values_name_file_and_line(tmp_path: Path, text: str, line: int, wor
     message = str(info.value)
     assert message.startswith(f"{path}:{line}") or (line == 1 and f"{path}:" in message), message
     assert words in message
+
+
+def test_tape_thresholds(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, '[tape]\nlarge_notional = 250000\n[tape.large]\n"btc:usd" = 2.5\n'), env={})
+    assert dict(cfg.tape.large) == {"BTC:USD": 2.5} and cfg.tape.large_notional == 250_000.0
+    assert load_config(tmp_path / "missing.toml", env={}).tape.large_notional == 100_000.0
 
 
 def test_readable_file_with_a_secret_warns(tmp_path: Path) -> None:

@@ -200,4 +200,81 @@ class Instrument:
                 "tick": self.tick, "lot": self.lot}
 
 
-Event = BookUpdate | Trade | Tick | Bar | Position | Margin | Status | Instrument
+# Order statuses, normalized (a venue's own words that are not here pass through, lower-cased).
+ORDER_NEW = "new"
+ORDER_PARTIALLY_FILLED = "partially_filled"
+ORDER_FILLED = "filled"
+ORDER_CANCELED = "canceled"
+ORDER_REJECTED = "rejected"
+OPEN_STATUSES = frozenset({ORDER_NEW, ORDER_PARTIALLY_FILLED, "untriggered", "pending_new"})
+
+
+@dataclass(slots=True, frozen=True)
+class OrderEvent:
+    """One of the account's orders as it is now (an order table row after the venue's change).
+
+    ``side`` is ``buy``/``sell``; ``qty`` the order's quantity, ``leaves_qty`` what still rests, ``filled_qty``
+    what has traded, all in the venue's contracts; ``price`` is None for orders without a limit (market,
+    stop). ``removed`` is True when the venue dropped the row (a delete, or missing from a new image of the
+    table): the order is no longer open, whatever its last ``status`` said.
+    """
+
+    source: str
+    pair: str | None
+    symbol: str
+    order_id: str
+    side: str
+    price: float | None
+    qty: float
+    leaves_qty: float
+    filled_qty: float
+    avg_price: float | None
+    status: str
+    order_type: str = ""
+    ts: float = 0.0
+    removed: bool = False
+    type = "order"
+
+    @property
+    def is_open(self) -> bool:
+        return not self.removed and self.leaves_qty > 0 and self.status in OPEN_STATUSES
+
+    def to_dict(self, depth: int = 10) -> dict:
+        return {"type": "order", "source": self.source, "pair": self.pair, "symbol": self.symbol,
+                "order_id": self.order_id, "side": self.side, "price": self.price, "qty": self.qty,
+                "leaves_qty": self.leaves_qty, "filled_qty": self.filled_qty, "avg_price": self.avg_price,
+                "status": self.status, "order_type": self.order_type, "open": self.is_open,
+                "removed": self.removed, "ts": self.ts}
+
+
+@dataclass(slots=True, frozen=True)
+class ExecutionEvent:
+    """One fill of one of the account's orders: ``qty`` contracts at ``price``.
+
+    ``leaves_qty`` is what the order still has resting after it; ``fee`` is in ``currency`` units (negative: a
+    rebate); ``liquidity`` is ``maker`` or ``taker`` when the venue says.
+    """
+
+    source: str
+    pair: str | None
+    symbol: str
+    order_id: str
+    exec_id: str
+    side: str
+    price: float
+    qty: float
+    ts: float
+    leaves_qty: float | None = None
+    fee: float | None = None
+    currency: str = ""
+    liquidity: str = ""
+    type = "execution"
+
+    def to_dict(self, depth: int = 10) -> dict:
+        return {"type": "execution", "source": self.source, "pair": self.pair, "symbol": self.symbol,
+                "order_id": self.order_id, "exec_id": self.exec_id, "side": self.side, "price": self.price,
+                "qty": self.qty, "leaves_qty": self.leaves_qty, "fee": self.fee, "currency": self.currency,
+                "liquidity": self.liquidity, "ts": self.ts}
+
+
+Event = BookUpdate | Trade | Tick | Bar | Position | Margin | Status | Instrument | OrderEvent | ExecutionEvent

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from finxtui.model.book import OrderBook
+from finxtui.model.candles import Candles
 from finxtui.model.events import (
     CONNECTING,
     ERROR,
@@ -21,14 +22,18 @@ from finxtui.model.events import (
     Bar,
     BookUpdate,
     Event,
+    ExecutionEvent,
     Instrument,
     Margin,
+    OrderEvent,
     Position,
     Status,
     Tick,
     Trade,
 )
+from finxtui.model.orders import AccountOrders
 from finxtui.model.pairs import PairTable
+from finxtui.model.tape import Tapes
 
 # Which source's price the ticker shows for a pair, best first. FinX is the tick service the product is
 # built around; the venues' own trades stand in when FinX is quiet or unavailable.
@@ -36,6 +41,7 @@ PRICE_PRIORITY = {"crypto": ("finx", "bitfinex", "bitmex"), "equity": ("finazon"
 PRICE_FRESH = 30.0  # seconds a source's last price stays the preferred one
 SPARK_POINTS = 120
 FLASH_SECONDS = 0.6
+FINX_SOURCE = "finx"
 MAX_HISTORY_ROWS = 50_000  # per pair: about a day of FinX ticks for a busy pair
 
 
@@ -144,6 +150,8 @@ class History:
     pages: int = 0
     error: str = ""
     version: int = 0
+    #: told of every new row (the FinX candles are built from the same ticks, each once)
+    listener: Callable[[list[Tick]], None] | None = field(default=None, repr=False)
     _keys: set[tuple[float, str, float]] = field(default_factory=set, repr=False)
 
     def begin(self) -> None:
@@ -154,11 +162,14 @@ class History:
     def add(self, rows: Iterable[Tick]) -> int:
         """Merge rows (any order, duplicates ignored); returns how many were new."""
         added = 0
+        new: list[Tick] | None = [] if self.listener is not None else None
         for row in rows:
             key = (round(row.ts, 3), row.exchange, row.price)
             if key in self._keys:
                 continue
             self._keys.add(key)
+            if new is not None:
+                new.append(row)
             if not self.rows or row.ts >= self.rows[-1].ts:
                 self.rows.append(row)
             else:
@@ -166,6 +177,8 @@ class History:
             added += 1
         if added:
             self.version += 1
+            if new and self.listener is not None:
+                self.listener(new)
             if len(self.rows) > MAX_HISTORY_ROWS:  # a long session keeps the newest rows, not all of them
                 drop = len(self.rows) - MAX_HISTORY_ROWS
                 for old in self.rows[:drop]:
@@ -188,7 +201,8 @@ class MarketState:
     """The whole monitor's data. ``apply`` each event; read the parts and their versions."""
 
     def __init__(self, table: PairTable, watchlist: Iterable[str], *,
-                 clock: Callable[[], float] = time.time, sources: Iterable[str] = ()) -> None:
+                 clock: Callable[[], float] = time.time, sources: Iterable[str] = (),
+                 tapes: Tapes | None = None) -> None:
         self.table = table
         self.clock = clock
         self.watchlist = list(watchlist)
@@ -199,9 +213,12 @@ class MarketState:
         self.health: dict[str, SourceHealth] = {s: SourceHealth(s) for s in sources}
         self.positions: dict[str, Position] = {}
         self.margins: dict[str, Margin] = {}
+        self.orders = AccountOrders()  # open orders and recent fills (its own ``version``)
         self.bars: dict[str, Bar] = {}
         self.instruments: dict[tuple[str, str], Instrument] = {}
         self.history: dict[str, History] = {}
+        self.candles = Candles()
+        self.tapes = tapes if tapes is not None else Tapes()
         self.ticker_version = 0
         self.positions_version = 0
         self.health_version = 0
@@ -217,6 +234,7 @@ class MarketState:
         hist = self.history.get(pair)
         if hist is None:
             hist = self.history[pair] = History(pair)
+            hist.listener = lambda rows: self.candles.ticks(FINX_SOURCE, pair, rows)
         return hist
 
     # -- events ---------------------------------------------------------------------------------------
@@ -234,13 +252,18 @@ class MarketState:
             self.books[(source, event.pair)] = event.book
         elif isinstance(event, Trade):
             self._price(event.pair, source, event.price, event.ts, now)
+            self._trade(event)
         elif isinstance(event, Tick):
             self._price(event.pair, source, event.price, event.ts, now)
-            if source == "finx" and event.pair in self.pairs:
-                self.history_for(event.pair).add((event,))  # a pair watched or selected: its table stays current
+            if source == FINX_SOURCE:
+                if event.pair in self.pairs:  # a pair watched or selected: its table stays current (and its candles)
+                    self.history_for(event.pair).add((event,))
+                else:
+                    self.candles.ticks(source, event.pair, (event,))
         elif isinstance(event, Bar):
             self.bars[event.pair] = event
             self._price(event.pair, source, event.c, event.ts, now)
+            self.candles.bar(event)
         elif isinstance(event, Position):
             self._position(event)
         elif isinstance(event, Margin):
@@ -250,6 +273,10 @@ class MarketState:
             self._status(event, health, now)
         elif isinstance(event, Instrument):
             self.instruments[(source, event.pair)] = event
+        elif isinstance(event, OrderEvent):
+            self.orders.apply_order(event)
+        elif isinstance(event, ExecutionEvent):
+            self.orders.apply_execution(event)
 
     def _price(self, pair: str, source: str, price: float, ts: float, now: float) -> None:
         state = self.pairs.get(pair)
@@ -264,6 +291,24 @@ class MarketState:
             state.source = preferred or source
             state.version += 1
             self.ticker_version += 1
+
+    def _trade(self, trade: Trade) -> None:
+        self.candles.trade(trade.source, trade.pair, trade.price, trade.size, trade.ts)
+        size = self.base_size(trade.source, trade.pair, trade.size, trade.price)
+        if size is not None:
+            self.tapes.add(trade.pair, trade.source, trade.side, trade.price, size, trade.ts)
+
+    def base_size(self, source: str, pair: str, size: float, price: float) -> float | None:
+        """A venue's size in the pair's base currency (BitMEX counts contracts); None until BitMEX has said
+        what its contract is worth."""
+        if source != "bitmex":
+            return size
+        inst = self.instruments.get((source, pair))
+        if inst is None:
+            return None
+        if inst.inverse:  # XBTUSD: a contract is worth ``contract_value`` dollars
+            return size * inst.contract_value / price if price else None
+        return size * inst.contract_value
 
     def _preferred(self, state: PairState, now: float) -> str | None:
         order = PRICE_PRIORITY.get(state.kind, ())

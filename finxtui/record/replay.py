@@ -92,6 +92,10 @@ class _Player:
             key = (kind, e.source, e.symbol)
         elif kind == "margin":
             key = (kind, e.source, e.currency)
+        elif kind == "orders":
+            key = (kind, e.source, e.order_id)  # each order's last state: the ones open at the start show
+        elif kind == "executions":
+            key = (kind, e.source, e.exec_id)  # every fill before the start: the recent fills list
         else:
             key = (kind, e.source, e.pair)
         self.latest[key] = (recv, event)
@@ -133,8 +137,8 @@ async def replay_events(path: Path | str | Recording, sources: Iterable[str] | N
 
     ``speed``: times real time, 0 as fast as possible (ignored when a ``control`` is given: its speed rules).
     ``start``: UNIX seconds or ``--from`` text; the state before it is summarised first (the latest status,
-    instrument, position, margin, bar, trade and tick of each kind, then every book rebuilt from its last
-    snapshot and later deltas), then events follow from ``start`` on.
+    instrument, position, margin, bar, trade and tick of each kind, each order's last state, every fill, then
+    every book rebuilt from its last snapshot and later deltas), then events follow from ``start`` on.
     """
     recording = path if isinstance(path, Recording) else Recording(path)
     pair_set = set(pairs) if pairs else None

@@ -22,7 +22,18 @@ from typing import Any, TextIO
 import orjson
 
 from finxtui.model.book import ASK, BID
-from finxtui.model.events import Bar, BookChange, Instrument, Margin, Position, Status, Tick, Trade
+from finxtui.model.events import (
+    Bar,
+    BookChange,
+    ExecutionEvent,
+    Instrument,
+    Margin,
+    OrderEvent,
+    Position,
+    Status,
+    Tick,
+    Trade,
+)
 from finxtui.record.recording import RecordedFile, ReplayError
 from finxtui.record.schema import COLUMNS, SNAPSHOT_CHECKPOINT, boolean, number, required
 
@@ -130,6 +141,22 @@ def _parse(kind: str, row: list[str], c: dict[str, int]) -> tuple[str, Any]:
         return pair, Margin(source, g(c["currency"]), number(g(c["wallet_balance"])),
                             number(g(c["margin_balance"])), number(g(c["available"])),
                             number(g(c["unrealised_pnl"])), required(g(c["ts"])))
+    if kind == "orders":
+        side = g(c["side"])
+        if side not in _TRADE_SIDES:
+            raise ValueError(f"side {side!r}")
+        return pair, OrderEvent(source, pair or None, g(c["symbol"]), g(c["order_id"]), side, number(g(c["price"])),
+                                required(g(c["qty"])), required(g(c["leaves_qty"])), required(g(c["filled_qty"])),
+                                number(g(c["avg_price"])), g(c["status"]), g(c["order_type"]), required(g(c["ts"])),
+                                boolean(g(c["removed"])))
+    if kind == "executions":
+        side = g(c["side"])
+        if side not in _TRADE_SIDES:
+            raise ValueError(f"side {side!r}")
+        return pair, ExecutionEvent(source, pair or None, g(c["symbol"]), g(c["order_id"]), g(c["exec_id"]), side,
+                                    required(g(c["price"])), required(g(c["qty"])), required(g(c["ts"])),
+                                    number(g(c["leaves_qty"])), number(g(c["fee"])), g(c["currency"]),
+                                    g(c["liquidity"]))
     if kind == "status":
         return pair, Status(source, g(c["state"]), g(c["detail"]), required(g(c["ts"])), g(c["scope"]))
     if kind == "instruments":

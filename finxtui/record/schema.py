@@ -12,8 +12,8 @@ One CSV file per kind of event, source, key and UTC day::
     DIR/status/bitmex/account_2026-11-21.csv
 
 The key is the canonical pair for market data (trades, ticks, bars, instruments, book snapshots and deltas,
-and positions whose symbol maps to a pair; otherwise the venue symbol), the currency for margin rows, and the
-scope for status rows (``market`` or ``account``). Keys are made filesystem-safe and reversibly so:
+and positions, orders and executions whose symbol maps to a pair; otherwise the venue symbol), the currency for
+margin rows, and the scope for status rows (``market`` or ``account``). Keys are made filesystem-safe and reversibly so:
 ``:`` becomes ``-``, letters, digits and ``.`` stay, and every other character (``-``, ``_``, ``%``, ``/``…)
 becomes ``%XX`` per UTF-8 byte (``BTC:USD`` → ``BTC-USD``). The day is the UTC day of the receive time: files
 roll over at UTC midnight. Rows always carry the source and pair themselves, so file names are only an index.
@@ -47,6 +47,10 @@ otherwise the feed's receive clock; ``venue_time`` is ``ts`` as ISO-8601, empty 
 ``positions``       venue_time, ts, symbol, qty (contracts, negative short), base_qty, currency, entry_price,
                     mark_price, liq_price, unrealised_pnl, realised_pnl, leverage
 ``margin``          venue_time, ts, currency, wallet_balance, margin_balance, available, unrealised_pnl
+``orders``          venue_time, ts, symbol, order_id, side, price, qty, leaves_qty, filled_qty, avg_price, status,
+                    order_type, removed (one row per change of one of the account's orders)
+``executions``      venue_time, ts, symbol, order_id, exec_id, side, price, qty, leaves_qty, fee, currency,
+                    liquidity (one row per fill)
 ``instruments``     symbol, inverse, contract_value, unit, tick, lot
 ``status``          ts, scope (empty: market data; ``account``: a private stream), state, detail
 ``book_snapshots``  ts, seq, reason, bid_levels, ask_levels, bids, asks
@@ -76,13 +80,18 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                   "mark_price", "liq_price", "unrealised_pnl", "realised_pnl", "leverage"),
     "margin": (*COMMON, "venue_time", "ts", "currency", "wallet_balance", "margin_balance", "available",
                "unrealised_pnl"),
+    "orders": (*COMMON, "venue_time", "ts", "symbol", "order_id", "side", "price", "qty", "leaves_qty", "filled_qty",
+               "avg_price", "status", "order_type", "removed"),
+    "executions": (*COMMON, "venue_time", "ts", "symbol", "order_id", "exec_id", "side", "price", "qty",
+                   "leaves_qty", "fee", "currency", "liquidity"),
     "instruments": (*COMMON, "symbol", "inverse", "contract_value", "unit", "tick", "lot"),
     "status": (*COMMON, "ts", "scope", "state", "detail"),
     "book_snapshots": (*COMMON, "ts", "seq", "reason", "bid_levels", "ask_levels", "bids", "asks"),
     "book_deltas": (*COMMON, "ts", "seq", "side", "price", "size"),
 }
 KINDS = tuple(COLUMNS)
-#: kinds whose file key is the pair (the others: positions by pair or symbol, margin by currency, status by scope)
+#: kinds whose file key is the pair (the others: positions, orders and executions by pair or symbol, margin by
+#: currency, status by scope)
 PAIR_KINDS = frozenset({"trades", "ticks", "bars", "instruments", "book_snapshots", "book_deltas"})
 
 SNAPSHOT_VENUE = "venue"

@@ -37,8 +37,10 @@ from finxtui.model.events import (
     Bar,
     BookUpdate,
     Event,
+    ExecutionEvent,
     Instrument,
     Margin,
+    OrderEvent,
     Position,
     Status,
     Tick,
@@ -209,6 +211,17 @@ class Recorder:
             self._row("instruments", event.source, event.pair, day, (
                 stamp, now, event.source, event.pair, text(event.symbol), "true" if event.inverse else "false",
                 event.contract_value, text(event.unit), event.tick, event.lot))
+        elif isinstance(event, OrderEvent):
+            self._row("orders", event.source, event.pair or event.symbol, day, (
+                stamp, now, event.source, event.pair or "", venue_iso(event.ts, self._venue_iso), event.ts,
+                text(event.symbol), text(event.order_id), event.side, event.price, event.qty, event.leaves_qty,
+                event.filled_qty, event.avg_price, text(event.status), text(event.order_type),
+                "true" if event.removed else "false"))
+        elif isinstance(event, ExecutionEvent):
+            self._row("executions", event.source, event.pair or event.symbol, day, (
+                stamp, now, event.source, event.pair or "", venue_iso(event.ts, self._venue_iso), event.ts,
+                text(event.symbol), text(event.order_id), text(event.exec_id), event.side, event.price, event.qty,
+                event.leaves_qty, event.fee, text(event.currency), text(event.liquidity)))
         else:
             log.warning("not recording an event of unknown type %r", type(event).__name__)
             return

@@ -17,16 +17,19 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.command import CommandPalette
-from textual.containers import Horizontal, Vertical
+from textual.containers import Container
+from textual.events import Resize
 from textual.markup import escape
 from textual.reactive import reactive
 from textual.widgets import Footer
 
 from finxtui.config import Config, Refresh
+from finxtui.model.candles import TIMEFRAMES
 from finxtui.model.events import ERROR, Status
 from finxtui.model.pairs import PairTable
 from finxtui.model.selection import Selection
 from finxtui.model.state import MarketState
+from finxtui.model.tape import Tapes
 from finxtui.sources.base import HistoryUnavailable, Source
 from finxtui.ui.commands import PairProvider
 from finxtui.ui.messages import FeedStatus, PairChanged
@@ -34,15 +37,23 @@ from finxtui.ui.screens.help import HelpScreen
 from finxtui.ui.theme import PRICE_VARIABLES, THEMES
 from finxtui.ui.trader import TRADER_BINDINGS, TraderApp
 from finxtui.ui.widgets.base import PolledLines
+from finxtui.ui.widgets.chart import Chart, chart_source
 from finxtui.ui.widgets.header import AppHeader
 from finxtui.ui.widgets.history import HistoryPanel, HistoryTable
 from finxtui.ui.widgets.ladder import DepthLadder
 from finxtui.ui.widgets.positions import PositionsPanel
 from finxtui.ui.widgets.status import StatusBar
+from finxtui.ui.widgets.tape import TradeTape
 from finxtui.ui.widgets.ticker import Ticker
 from finxtui.wire.venues import BOOK_SOURCES, FINX
 
 log = logging.getLogger("finxtui.ui")
+
+#: From this size up every panel is on screen; below it the ``v`` key steps through VIEWS.
+WIDE_AT = (160, 50)
+#: Compact views, in the order ``v`` steps through them: depth + history, chart + trades, depth + trades (the
+#: panels each shows are set in app.tcss by the ``-view-NAME`` class).
+VIEWS = ("depth", "chart", "tape")
 
 
 class FinxApp(TraderApp):
@@ -59,6 +70,11 @@ class FinxApp(TraderApp):
         Binding("left_square_bracket", "prev_pair", "Prev", key_display="[", tooltip="previous pair in the watchlist",
                 id="pair.prev"),
         Binding("slash", "pick_pair", "Pair…", key_display="/", tooltip="pick any pair (fuzzy search)", id="pair.pick"),
+        Binding("v", "next_view", "View", tooltip="next view (below 160x50): depth · chart · trades", id="view.next"),
+        Binding("t", "next_timeframe", "Timeframe", show=False, tooltip="chart timeframe: 1m · 5m · 15m · 1h",
+                id="chart.timeframe"),
+        Binding("c", "next_chart_source", "Candles", show=False,
+                tooltip="chart candles from FinX ticks · Bitfinex · BitMEX trades", id="chart.source"),
         Binding("b", "toggle_book", "Venue", tooltip="ladder venue: Bitfinex / BitMEX", id="book.venue"),
         Binding("d", "toggle_depth", "Depth", tooltip="ladder depth: 10 or 25 levels a side", id="book.depth"),
         Binding("p", "toggle_pause", "Pause", tooltip="pause drawing (data keeps flowing)", id="view.pause"),
@@ -78,6 +94,11 @@ class FinxApp(TraderApp):
     book_source: reactive[str] = reactive("bitfinex", init=False)
     book_levels: reactive[int] = reactive(10, init=False)
     paused: reactive[bool] = reactive(False, init=False)
+    #: the compact layout's view (VIEWS), kept while the terminal is wide
+    view: reactive[str] = reactive("depth", init=False)
+    #: every panel on screen (the terminal is at least WIDE_AT)
+    wide: reactive[bool] = reactive(False, init=False)
+    timeframe: reactive[int] = reactive(60, init=False)
 
     def __init__(self, config: Config, source: Source) -> None:
         super().__init__()
@@ -86,7 +107,8 @@ class FinxApp(TraderApp):
         self.clock = source.clock
         self.refresh_rates: Refresh = config.effective_refresh()
         self.watchlist: list[str] = [p for p in config.watchlist if p in config.pairs]
-        self.state = MarketState(config.pairs, self.watchlist, clock=self.clock, sources=source.venues)
+        self.state = MarketState(config.pairs, self.watchlist, clock=self.clock, sources=source.venues,
+                                 tapes=Tapes(config.tape.large, config.tape.large_notional))
         #: the source's events have all been applied (a replay reached its end)
         self.events_ended = False
         first = config.default_pair if config.default_pair in config.pairs else (
@@ -107,15 +129,16 @@ class FinxApp(TraderApp):
     def compose(self) -> ComposeResult:
         market, sel, pairs, rates, clock = self.state, self.selection, self.config.pairs, self.refresh_rates, self.clock
         yield AppHeader(market, sel, pairs, badge=self.source.badge, clock=clock, hz=rates.ticker, id="header")
-        with Horizontal(id="main"):
-            with Vertical(id="left"):
-                yield Ticker(market, sel, pairs, self.watchlist, clock=clock, hz=rates.ticker, id="ticker")
-                yield HistoryPanel(market, sel, pairs, recorded=self.source.recorded, clock=clock, hz=rates.history,
-                                   id="history")
-            with Vertical(id="right"):
-                yield DepthLadder(market, sel, pairs, hz=rates.book, id="ladder")
-                yield PositionsPanel(market, sel, pairs, has_account=self.source.has_account, hz=rates.positions,
-                                     id="positions")
+        # One grid, every panel placed once; the layout classes (see app.tcss) decide spans and what shows.
+        with Container(id="main", classes="-compact -view-depth"):
+            yield Ticker(market, sel, pairs, self.watchlist, clock=clock, hz=rates.ticker, id="ticker")
+            yield Chart(market, sel, pairs, hz=rates.chart, id="chart")
+            yield DepthLadder(market, sel, pairs, hz=rates.book, id="ladder")
+            yield TradeTape(market, sel, pairs, hz=rates.tape, id="tape")
+            yield HistoryPanel(market, sel, pairs, recorded=self.source.recorded, clock=clock, hz=rates.history,
+                               id="history")
+            yield PositionsPanel(market, sel, pairs, has_account=self.source.has_account, hz=rates.positions,
+                                 id="positions")
         yield StatusBar(market, sel, self.source.venues, playback=self.source.playback is not None, clock=clock,
                         hz=rates.status, id="status")
         yield Footer(id="footer")
@@ -132,6 +155,10 @@ class FinxApp(TraderApp):
         self.query_one("#history").border_title = "History"
         self.query_one("#ladder").border_title = "Depth"
         self.query_one("#positions").border_title = "Account"
+        self.query_one("#chart").border_title = "Chart"
+        self.query_one("#tape").border_title = "Trades"
+        self._layout(self.size.width, self.size.height)
+        self._apply_layout()
         if not self.source.recorded:  # until each feed says otherwise, within milliseconds
             wanted = self.wanted_pairs()
             self.state.mark_connecting(v for v in self.source.venues
@@ -146,6 +173,29 @@ class FinxApp(TraderApp):
     async def on_unmount(self) -> None:
         self.workers.cancel_group(self, "source")  # the reader first: a source is not stopped under its reader
         await self.source.stop()
+
+    def on_resize(self, event: Resize) -> None:
+        self._layout(event.size.width, event.size.height)
+
+    def _layout(self, width: int, height: int) -> None:
+        self.wide = width >= WIDE_AT[0] and height >= WIDE_AT[1]
+
+    def watch_wide(self) -> None:
+        self._apply_layout()
+
+    def watch_view(self) -> None:
+        self._apply_layout()
+
+    def _apply_layout(self) -> None:
+        main = next(iter(self.query("#main")), None)
+        if main is None:
+            return  # a resize before the screen is composed: on_mount lays it out
+        main.set_class(self.wide, "-wide")
+        main.set_class(not self.wide, "-compact")
+        for name in VIEWS:
+            main.set_class(name == self.view, f"-view-{name}")
+        # A panel shown again at the size it had before gets no resize event: redraw once the layout is done.
+        self.call_after_refresh(self.redraw_now)
 
     def _watch_terminal(self) -> None:
         # Over SSH a dropped session can leave the process without a terminal; do not spin (dolphie does this).
@@ -229,6 +279,10 @@ class FinxApp(TraderApp):
         self.selection.book_levels = levels
         self.redraw_now()
 
+    def watch_timeframe(self, timeframe: int) -> None:
+        self.selection.timeframe = timeframe
+        self.redraw_now()
+
     def watch_paused(self, paused: bool) -> None:
         self.selection.paused = paused
         self.redraw_now()
@@ -266,6 +320,34 @@ class FinxApp(TraderApp):
         if len(venues) > 1:
             self.book_source = venues[(venues.index(self.book_source) + 1) % len(venues)] \
                 if self.book_source in venues else venues[0]
+
+    def action_next_view(self) -> None:
+        if self.wide:
+            self.notify("every panel is on screen at this size", timeout=2)
+            return
+        self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)] if self.view in VIEWS else VIEWS[0]
+
+    def _show_chart(self) -> None:
+        """A chart key pressed while the chart is hidden brings it on screen."""
+        if not self.wide and self.view != "chart":
+            self.view = "chart"
+
+    def action_next_timeframe(self) -> None:
+        i = TIMEFRAMES.index(self.timeframe) if self.timeframe in TIMEFRAMES else -1
+        self.timeframe = TIMEFRAMES[(i + 1) % len(TIMEFRAMES)]
+        self._show_chart()
+
+    def action_next_chart_source(self) -> None:
+        pair = self.selected
+        listed = [s for s in ("finx", "bitfinex", "bitmex", "finazon")
+                  if s in self.config.pairs.sources_for(pair) and s in self.source.venues]
+        if not listed:
+            return
+        current = chart_source(self.state, self.config.pairs, self.selection)
+        nxt = listed[(listed.index(current) + 1) % len(listed)] if current in listed else listed[0]
+        self.selection.chart_source = nxt
+        self._show_chart()
+        self.redraw_now()
 
     def action_toggle_depth(self) -> None:
         self.book_levels = 25 if self.book_levels == 10 else 10

@@ -64,6 +64,53 @@ DELTA_ACTIONS = (INSERT, UPDATE, DELETE)
 BUY = "Buy"
 SELL = "Sell"
 
+# -- the account's orders and executions (B6) ----------------------------------------------------------------
+#
+# What real BitMEX does, from testnet sessions logged in 2019 (order insert, amend, partial fill, cancel) and the
+# 2024 fixtures of nautilus_trader's adapter:
+#
+# - ``order`` is keyed by ``orderID``. A new order is an ``insert`` of the whole row (since 2023 absent fields are
+#   left out, not null: no ``avgPx`` before a fill), ``ordStatus`` New and ``workingIndicator`` false, followed
+#   by an ``update`` setting ``workingIndicator`` true once it rests in the book.
+# - An ``update`` carries the key, the fields that changed, and ``clOrdID``, ``account``, ``symbol`` and
+#   ``timestamp`` every time (``ORDER_UPDATE_CONTEXT``): a fill sends ordStatus, leavesQty, cumQty, avgPx; an
+#   amend orderQty/price, leavesQty, text, transactTime; a cancel ordStatus Canceled, workingIndicator false,
+#   leavesQty 0, text. A field may also come as an explicit null (nautilus ``ws_order_update_nulls``).
+# - Filled and cancelled orders are NOT deleted: they stay in the table with their final ordStatus and
+#   leavesQty 0, and a client drops them itself (the official Python adapter removes rows whose leavesQty
+#   reaches 0). A ``delete`` on ``order`` is still the table protocol's and means the row is gone.
+# - The ``order`` partial holds the account's open orders; ``execution`` is insert-only, keyed by ``execID``,
+#   one row for every order event: execType New (placed), Replaced (amended), Canceled, Trade (a fill of
+#   ``lastQty`` at ``lastPx``; ``execComm`` the fee in the settlement currency's minor unit, negative a rebate),
+#   and account events without an order of ours (Funding, Settlement). Only Trade rows are fills.
+ORD_NEW = "New"
+ORD_PARTIALLY_FILLED = "PartiallyFilled"
+ORD_FILLED = "Filled"
+ORD_CANCELED = "Canceled"
+ORD_REJECTED = "Rejected"
+#: ordStatus -> the normalized status (unknown ones are kept, lower-cased)
+ORDER_STATUS: dict[str, str] = {ORD_NEW: "new", ORD_PARTIALLY_FILLED: "partially_filled", ORD_FILLED: "filled",
+                                ORD_CANCELED: "canceled", ORD_REJECTED: "rejected", "Expired": "expired",
+                                "Stopped": "stopped", "Untriggered": "untriggered", "PendingNew": "pending_new",
+                                "PendingCancel": "pending_cancel", "DoneForDay": "done_for_day"}
+EXEC_NEW = "New"
+EXEC_TRADE = "Trade"
+EXEC_REPLACED = "Replaced"
+EXEC_CANCELED = "Canceled"
+EXEC_TYPES = (EXEC_NEW, EXEC_TRADE, EXEC_REPLACED, EXEC_CANCELED, "Rejected", "Restated", "Funding", "Settlement",
+              "TriggeredOrActivatedBySystem")
+LIMIT = "Limit"
+#: order types that carry a limit ``price`` (a Market or Stop order has none)
+PRICED_ORDER_TYPES = (LIMIT, "StopLimit", "LimitIfTouched")
+GOOD_TILL_CANCEL = "GoodTillCancel"
+POST_ONLY = "ParticipateDoNotInitiate"  # execInst: the order only ever rests (a maker)
+ADDED_LIQUIDITY = "AddedLiquidity"  # lastLiquidityInd of a maker fill; "RemovedLiquidity" for a taker
+#: fields every ``order`` update carries besides orderID and the changed ones
+ORDER_UPDATE_CONTEXT = ("clOrdID", "account", "symbol", "timestamp")
+#: a merged row without one of these (or with it null) is not an order we can show
+ORDER_REQUIRED = ("orderID", "symbol", "side", "orderQty", "leavesQty", "cumQty", "ordStatus")
+EXECUTION_REQUIRED = ("execID", "orderID", "symbol", "side", "execType", "lastQty", "lastPx")
+
 #: minor unit -> (currency as shown, units per whole coin)
 MINOR_UNITS: dict[str, tuple[str, float]] = {"XBt": ("XBT", 1e8), "USDt": ("USDT", 1e6), "Gwei": ("ETH", 1e9),
                                              "XBT": ("XBT", 1.0), "USDT": ("USDT", 1.0)}

@@ -133,3 +133,35 @@ def test_planted_secrets_never_appear() -> None:
         for secret in ("PLANTEDKEY123456789012", "PLANTED-SECRET-abcdefghij", "PLANTED-FINX-KEY",
                        "PLANTED-FINAZON-KEY"):
             assert secret not in proc.stdout and secret not in proc.stderr, (source, secret)
+
+
+def test_bitmex_demo_prints_orders_and_fills() -> None:
+    """The demo account trades: ``order`` and ``execution`` lines with the contract's fields (DESIGN.md, "Account
+    tables in tail"). Read until both kinds have come, within a bound; the demo's first fill takes seconds."""
+    proc = subprocess.Popen([sys.executable, "-m", "finxtui", "tail", "bitmex", "--demo", "--seconds", "90"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    orders: list[dict] = []
+    fills: list[dict] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            event = json.loads(line)
+            if event["type"] == "order":
+                orders.append(event)
+            elif event["type"] == "execution":
+                fills.append(event)
+            if orders and fills:
+                break
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+    assert orders and fills, "the demo account placed and filled orders within the bound"
+    for o in orders:
+        assert {"source", "pair", "symbol", "order_id", "side", "price", "qty", "leaves_qty", "status"} <= set(o)
+        assert o["source"] == "bitmex" and o["side"] in ("buy", "sell") and o["qty"] > 0
+        assert o["pair"] in ("BTC:USD", "ETH:USD", "SOL:USD") and o["status"] in ("new", "partially_filled",
+                                                                                   "filled", "canceled")
+    for f in fills:
+        assert {"source", "pair", "symbol", "order_id", "exec_id", "side", "price", "qty", "ts"} <= set(f)
+        assert f["price"] > 0 and f["qty"] > 0 and f["ts"] > 1e9
+        assert f["order_id"] in {o["order_id"] for o in orders}

@@ -10,7 +10,17 @@ from pathlib import Path
 import pytest
 
 from finxtui.model.book import ASK, BID
-from finxtui.model.events import Bar, Instrument, Margin, Position, Status, Tick, Trade
+from finxtui.model.events import (
+    Bar,
+    ExecutionEvent,
+    Instrument,
+    Margin,
+    OrderEvent,
+    Position,
+    Status,
+    Tick,
+    Trade,
+)
 from finxtui.record.replay import replay_events
 from finxtui.record.schema import COLUMNS, decode_key, encode_key, iso, number, parse_file_name
 from finxtui.record.writer import Recorder, RecordError
@@ -43,6 +53,12 @@ def every_kind(ts: float) -> list:
                  None, ts),
         Position("bitmex", None, "XBTH27", 0, None, None, None, None, None, "XBT", 0.0, 0.0001, 0.0),
         Margin("bitmex", "XBT", 0.5, 0.5015, 0.47, 0.0015, ts),
+        OrderEvent("bitmex", "BTC:USD", "XBTUSD", "5e9a-1", "buy", 96990.5, 1000, 600, 400, 96990.5,
+                   "partially_filled", "Limit", ts),
+        OrderEvent("bitmex", None, "XBTH27", "5e9a-2", "sell", None, 200, 0, 0, None, "canceled", "Stop", ts, True),
+        ExecutionEvent("bitmex", "BTC:USD", "XBTUSD", "5e9a-1", "e,1", "buy", 96990.5, 400, ts, 600, -4.1e-07,
+                       "XBT", "maker"),
+        ExecutionEvent("bitmex", None, "XBTH27", "5e9a-3", "e-2", "sell", 97100, 100, ts),
     ]
 
 

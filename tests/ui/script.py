@@ -2,8 +2,8 @@
 
 Every pair of the default watchlist gets what the venues would send it: books on Bitfinex and BitMEX (with
 BitMEX's contract sizes and instruments), trades, FinX ticks from four exchanges, Finazon 1-minute bars for
-the equities, the demo account's positions and margin, and every feed live. Nothing here reads a clock or
-a socket, so a screen built from it is the same on every run.
+the equities, the demo account's positions, margin, open orders and fills, and every feed live. Nothing here
+reads a clock or a socket, so a screen built from it is the same on every run.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from finxtui.model.events import (
     BookChange,
     BookUpdate,
     Event,
+    ExecutionEvent,
     Instrument,
     Margin,
+    OrderEvent,
     Position,
     Status,
     Tick,
@@ -102,6 +104,7 @@ def market(seed: int = 7, at: float = FROZEN_AT) -> list[Event]:
             c = o * (1 + rng.gauss(0, 0.0008))
             events.append(Bar("finazon", pair, round(o, 2), round(max(o, c) * 1.0004, 2),
                               round(min(o, c) * 0.9996, 2), round(c, 2), 1000 + 250 * i, minute - 180 + 60 * i))
+    events += _prints(seed, at)
     events += [
         Position("bitmex", "BTC:USD", "XBTUSD", 25_000, 96_120.5, 97_251.0, 61_400.0, 0.003024, 5.0, "XBT",
                  0.2571, 0.0, at - 2),
@@ -112,6 +115,42 @@ def market(seed: int = 7, at: float = FROZEN_AT) -> list[Event]:
         Margin("bitmex", "XBT", 1.25, 1.2530, 0.98, 0.003024, at - 2),
         Margin("bitmex", "USDT", 25_000.0, 26_618.27, 18_500.0, 1_618.27, at - 2),
     ]
+    events += account_orders(at)
+    return events
+
+
+def account_orders(at: float = FROZEN_AT) -> list[Event]:
+    """The demo account's working orders and its latest fills: one order half filled, one resting."""
+    return [
+        OrderEvent("bitmex", "BTC:USD", "XBTUSD", "o-1", "buy", 97_180.5, 2_000, 2_000, 0, None, "new", "Limit",
+                   at - 30),
+        OrderEvent("bitmex", "SOL:USD", "SOLUSDT", "o-2", "sell", 182.62, 400_000, 250_000, 150_000, 182.62,
+                   "partially_filled", "Limit", at - 5),
+        ExecutionEvent("bitmex", "ETH:USD", "ETHUSDT", "o-0", "e-1", "sell", 3_452.35, 50_000, at - 12, 0),
+        ExecutionEvent("bitmex", "SOL:USD", "SOLUSDT", "o-2", "e-2", "sell", 182.62, 150_000, at - 5, 250_000),
+    ]
+
+
+def _prints(seed: int, at: float) -> list[Event]:
+    """The tape's last seconds for each crypto pair (its own random stream, so the rest of the script is
+    unchanged): a BitMEX sweep (three buys in one millisecond, merged into one print), two BitMEX sells a
+    millisecond apart (two prints), and a Bitfinex buy worth about $220k (a large print)."""
+    rng = random.Random(f"{seed}:prints")
+    events: list[Event] = []
+    for pair, (mid, bf_tick, _, bm_tick, bm_scale) in CRYPTO.items():
+        symbol = next(c[0] for c in CONTRACTS if c[1] == pair)
+        price = _round(mid, bm_tick)
+        sweep = at - 3 + 0.123
+        for i in range(3):
+            contracts = float(round(bm_scale * rng.uniform(0.05, 0.2) / 100) * 100 or 100)
+            events.append(Trade("bitmex", pair, _round(price + i * bm_tick, bm_tick), contracts, "buy", sweep,
+                                f"{symbol}-sweep-{i}"))
+        for i in range(2):
+            contracts = float(round(bm_scale * rng.uniform(0.05, 0.2) / 100) * 100 or 100)
+            events.append(Trade("bitmex", pair, _round(price - (i + 1) * bm_tick, bm_tick), contracts, "sell",
+                                at - 2 + 0.001 * i, f"{symbol}-sell-{i}"))
+        size = round(220_000 / mid, 4)
+        events.append(Trade("bitfinex", pair, _round(mid, bf_tick), size, "buy", at - 0.5, "big"))
     return events
 
 

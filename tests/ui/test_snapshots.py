@@ -1,4 +1,4 @@
-"""SVG snapshots of the monitor at 80x24 and 120x40, on a scripted market with a frozen clock.
+"""SVG snapshots of the monitor at 80x24, 120x40 and 160x50, on a scripted market with a frozen clock.
 
 The scripted source delivers the seeded market; the test waits until the app has taken all of it (a
 condition, not a pause), moves the frozen clock past every flash and repaints. What is on screen depends
@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from finxtui.sources import ScriptedSource
 from tests.ui.helpers import Clock, scripted_app, wait_for
 
-SIZES = [(80, 24), (120, 40)]
+SIZES = [(80, 24), (120, 40), (160, 50)]
 
 
 async def settle(pilot: Pilot[Any], source: ScriptedSource, clock: Clock, keys: tuple[str, ...] = ()) -> None:
@@ -44,6 +44,12 @@ def test_monitor(snap_compare: Any, size: tuple[int, int]) -> None:
 
 def test_bitmex_book_at_25_levels_on_eth(snap_compare: Any) -> None:
     assert _snap(snap_compare, (120, 40), keys=("2", "b", "d"))
+
+
+@pytest.mark.parametrize(("size", "keys"), [((120, 40), ("v",)), ((80, 24), ("t",))],
+                         ids=["120x40", "80x24-5m"])
+def test_chart_and_tape_view(snap_compare: Any, size: tuple[int, int], keys: tuple[str, ...]) -> None:
+    assert _snap(snap_compare, size, keys=keys)
 
 
 def test_help_screen(snap_compare: Any) -> None:

@@ -1,7 +1,9 @@
-"""BitMEX realtime feed: L2 books, trades, 1-minute bins, instruments, and the account's positions and margin.
+"""BitMEX realtime feed: L2 books, trades, 1-minute bins, instruments, and the account's positions, margin,
+orders and fills.
 
 One socket carries everything. Public topics go out at once (the welcome may come after them); with
-credentials the feed authenticates with ``authKeyExpires`` and then subscribes ``position`` and ``margin``.
+credentials the feed authenticates with ``authKeyExpires`` and then subscribes ``position``, ``margin``,
+``order`` and ``execution`` (read by :mod:`.orders`).
 A rejected key is an ``error`` status scoped to the account, reported once and not retried until the user
 reconnects, while the market data keeps flowing.
 
@@ -27,6 +29,7 @@ import orjson
 from websockets.asyncio.client import ClientConnection
 
 from finxtui.config import Credentials
+from finxtui.feeds.bitmex.orders import AccountOrders
 from finxtui.feeds.bitmex.rows import bad_book_rows, bin_bar, contract, margin, num, position
 from finxtui.feeds.bitmex.tables import TableStore, UnknownRow, partial_symbols
 from finxtui.feeds.recent import RecentIds
@@ -56,7 +59,8 @@ BOOK_SILENCE = 20.0  # a symbol with no book or instrument message for this long
 AUTH_EXPIRY = 60  # seconds an authKeyExpires signature stays valid
 #: tables stored as rows (every table we subscribe but the books); anything else is rejected, never stored
 STORED_TABLES = frozenset(wire.PUBLIC_TABLES + wire.PRIVATE_TABLES) - frozenset(BOOK_TABLES)
-ACCOUNT_TOPICS = (wire.POSITION, wire.MARGIN)  # subscribed after authenticating, for every symbol
+#: subscribed after authenticating, for every symbol (orders and fills: :mod:`.orders`)
+ACCOUNT_TOPICS = (wire.POSITION, wire.MARGIN, wire.ORDER, wire.EXECUTION)
 TOPICS_A_MESSAGE = 10  # BitMEX takes many topics a message; ten keeps each request small
 _PONGS = (wire.PONG.encode(), wire.PONG)  # the reply to our ping, as the undecoded frame (bytes) or as text
 
@@ -95,6 +99,7 @@ class BitmexFeed(Feed):
         self.books: dict[str, OrderBook] = {p: OrderBook(self.source, p) for p in self.symbols.values()}
         self._l2: dict[str, _L2] = {s: _L2(self.books[p], p) for s, p in self.symbols.items()}
         self.store = TableStore()
+        self.orders = AccountOrders(self.source, table, self.store, self.emit, self._known_symbol)
         self.instruments: dict[str, dict[str, Any]] = {}
         self.rejected_topics: dict[str, str] = {}
         self.resyncs = 0
@@ -290,9 +295,9 @@ class BitmexFeed(Feed):
         except ValueError as exc:
             self.reject(str(exc), frame)
             return
-        if not rows:
-            return
         action = msg.get("action")
+        if not rows and not (table == wire.ORDER and action == PARTIAL):  # an empty image still says what is gone
+            return
         if table == wire.INSTRUMENT:
             now = self.loop_time()
             for row in rows:
@@ -324,6 +329,14 @@ class BitmexFeed(Feed):
         elif table == wire.MARGIN:
             for row in rows:
                 self._margin(row)
+        elif table == wire.ORDER:
+            self.orders.orders(msg, rows)
+        elif table == wire.EXECUTION:
+            self.orders.executions(rows)
+
+    def _known_symbol(self, symbol: str) -> bool:
+        """A symbol the monitor can place: one of its pairs, or an instrument this feed has seen."""
+        return self.table.pair_for(self.source, symbol) is not None or symbol in self.instruments
 
     def _resubscribe_table(self, table: str, msg: dict) -> None:
         symbols = {row.get("symbol") for row in msg.get("data", []) if isinstance(row, dict)}

@@ -140,6 +140,10 @@ class TableStore:
         self.gate.open(table, symbols)
         return rows
 
+    def forget(self, table: str, key: tuple[Any, ...]) -> None:
+        """Drop one keyed row the client no longer needs (a closed order, an execution already read)."""
+        self.keyed.get(table, {}).pop(key, None)
+
     def rows(self, table: str) -> list[Row]:
         if table in self.keyed:
             return list(self.keyed[table].values())

@@ -24,7 +24,7 @@ the maintenance margin (``maint_rate * |posCost|``). Linear notionals are comput
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from finxtui.model.pairs import decimals_of
@@ -34,6 +34,7 @@ from finxtui.wire.jsnum import wire_number
 
 DEMO_ACCOUNT = 2031337
 TAKER_FEE = 0.00075
+MAKER_FEE = -0.0001  # a rebate: the demo account's orders only ever rest (post-only), so every fill earns it
 MAINT_RATE = 0.005
 RISK_LIMIT = {"XBt": 20_000_000_000, "USDt": 1_000_000_000_000}  # 200 XBT, 1M USDT
 NOTIONAL_DECIMALS = 8
@@ -108,6 +109,25 @@ class Position:
         sign = 1 if self.qty > 0 else -1
         return round_to_tick(self.contract, self.entry * (1 + sign * 2 * TAKER_FEE))
 
+    def after_fill(self, qty: int, price: float) -> tuple[Position, int]:
+        """The position after a fill of ``qty`` contracts (negative: sold) at ``price``, and the PnL it realised
+        (minor units). Adding keeps an average entry (harmonic for an inverse contract, as BitMEX averages
+        them); reducing realises the closed part at ``price`` and keeps the entry; going through zero opens the
+        rest at ``price``."""
+        c, old = self.contract, self.qty
+        new = old + qty
+        if old == 0 or (old > 0) == (qty > 0):
+            if c.inverse:
+                entry = new / (old / self.entry + qty / price) if old else price
+            else:
+                entry = (old * self.entry + qty * price) / new
+            return replace(self, qty=new, entry=round(entry, decimals_of(c.tick) + 2)), 0
+        closed = -qty if abs(qty) <= abs(old) else old  # signed like the old position
+        realised = round(contract_value(c, closed, price) - contract_value(c, closed, self.entry))
+        if abs(qty) > abs(old):
+            return replace(self, qty=new, entry=price), realised
+        return replace(self, qty=new), realised
+
 
 @dataclass(frozen=True, slots=True)
 class Account:
@@ -141,9 +161,32 @@ class Account:
     def symbols(self) -> list[str]:
         return [p.symbol for p in self.positions]
 
+    def position(self, symbol: str) -> Position | None:
+        return next((p for p in self.positions if p.symbol == symbol), None)
+
+    def with_fill(self, symbol: str, qty: int, price: float, fee: int) -> Account:
+        """The account after one fill: the position moves (see :meth:`Position.after_fill`) and the wallet takes
+        the realised PnL less the fee (``fee`` in minor units; negative is a rebate)."""
+        positions = []
+        currency = ""
+        delta = 0
+        for pos in self.positions:
+            if pos.symbol == symbol:
+                moved, realised = pos.after_fill(qty, price)
+                delta = realised - fee
+                pos = replace(moved, realised_pnl=pos.realised_pnl + delta)
+                currency = pos.contract.settle_currency
+            positions.append(pos)
+        if not currency:
+            return self
+        wallets = dict(self.wallets)
+        wallets[currency] = wallets.get(currency, 0) + delta
+        return replace(self, wallets=wallets, positions=tuple(positions))
+
     # -- rows -----------------------------------------------------------------------------------------
 
-    def position_row(self, pos: Position, mark: float, timestamp: str) -> dict[str, Any]:
+    def position_row(self, pos: Position, mark: float, timestamp: str,
+                     open_qty: tuple[int, int] = (0, 0)) -> dict[str, Any]:
         c = pos.contract
         mark = round_to_tick(c, mark)
         cost = round(contract_value(c, pos.qty, pos.entry))
@@ -161,9 +204,9 @@ class Account:
             "commission": TAKER_FEE, "initMarginReq": round(1 / pos.leverage, 8), "maintMarginReq": self.maint_rate,
             "riskLimit": RISK_LIMIT[c.settle_currency], "leverage": wire_number(pos.leverage),
             "crossMargin": False, "rebalancedPnl": 0, "prevRealisedPnl": 0,
-            "openOrderBuyQty": 0, "openOrderSellQty": 0,
+            "openOrderBuyQty": open_qty[0], "openOrderSellQty": open_qty[1],
             "currentQty": pos.qty, "currentCost": cost, "currentComm": -pos.realised_pnl,
-            "realisedCost": 0, "unrealisedCost": cost, "isOpen": True,
+            "realisedCost": 0, "unrealisedCost": cost, "isOpen": pos.qty != 0,
             "markPrice": wire_number(mark), "markValue": value, "riskValue": abs(value),
             "homeNotional": wire_number(home), "foreignNotional": wire_number(foreign),
             "posState": "", "posCost": cost, "posCross": 0, "posComm": comm, "posLoss": 0,
@@ -181,11 +224,12 @@ class Account:
             "timestamp": timestamp,
         }
 
-    def position_rows(self, marks: Mapping[str, float], timestamp: str,
-                      symbols: set[str] | None = None) -> list[dict[str, Any]]:
-        """One ``position`` row per open position (``marks``: symbol -> mark price)."""
-        return [self.position_row(p, marks[p.symbol], timestamp) for p in self.positions
-                if symbols is None or p.symbol in symbols]
+    def position_rows(self, marks: Mapping[str, float], timestamp: str, symbols: set[str] | None = None,
+                      open_qty: Mapping[str, tuple[int, int]] | None = None) -> list[dict[str, Any]]:
+        """One ``position`` row per open position (``marks``: symbol -> mark price; ``open_qty``: symbol -> the
+        contracts its working buy and sell orders still have resting)."""
+        return [self.position_row(p, marks[p.symbol], timestamp, (open_qty or {}).get(p.symbol, (0, 0)))
+                for p in self.positions if symbols is None or p.symbol in symbols]
 
     def margin_rows(self, marks: Mapping[str, float], timestamp: str) -> list[dict[str, Any]]:
         """One ``margin`` row per currency, summing that currency's positions at ``marks``."""

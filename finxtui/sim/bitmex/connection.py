@@ -48,7 +48,10 @@ Choices where the reference is [UNCONFIRMED] or silent:
 - ``quote`` rows replay the step's changes on a private copy of the book, one row per change of the top;
   ``trade`` rows of one dispatch go out together, one message per symbol. ``instrument``, ``position`` and
   ``margin`` updates (keys + changed fields + timestamp) about once a second; ``order`` and ``execution``
-  stay empty (nothing trades on the demo account); ``tradeBin1m`` inserts at each minute close with the bin
+  carry the demo account's own trading (:mod:`.trading`: limit orders placed, amended, cancelled and filled
+  as the market trades, in real BitMEX's shapes: no ``delete`` for a filled or cancelled order, its final
+  ``update`` says so), each fill followed at once by the position's and margin's updates; ``tradeBin1m``
+  inserts at each minute close with the bin
   ``timestamp`` at the END of the bin. Instrument statistics (volume24h, turnover, high/low) are a fixed
   daily base plus every trade this simulator has made since it was constructed.
 - Faults: ``stall`` for one pair delays that pair's rows and never drops them (books catch up with their net
@@ -235,7 +238,8 @@ class BitmexConnection(SimConnection):
             self._error(400, "cancelAllAfter takes a timeout in milliseconds (0 cancels the timer).", req)
             return
         now = self.ctx.clock()
-        # No orders exist here, so the timer has nothing to cancel; the reply is what clients check.
+        # The demo account's orders are the simulator's own doing (one desk shared by every connection), so the
+        # timer does not cancel them; the reply is what clients check.
         self.send_json({"now": iso(now), "cancelTime": iso(now + timeout / 1000) if timeout else 0,
                         "request": req})
 

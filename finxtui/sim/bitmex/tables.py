@@ -17,11 +17,13 @@ order. Only rows the socket actually sent count as received.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from typing import Any, Protocol
 
 from sortedcontainers import SortedDict
 
 from finxtui.sim.bitmex.books import BookStream, QuoteState, Top, book_row
+from finxtui.sim.bitmex.trading import Message
 from finxtui.sim.bitmex.venue import BitmexVenue
 from finxtui.sim.core.subscriptions import Subscriber
 from finxtui.sim.core.window import WindowChange
@@ -33,7 +35,8 @@ from finxtui.wire.jsnum import wire_number
 
 WINDOW_DEPTH = 25  # orderBookL2_25
 INSTRUMENT_REFRESH = 5.0  # seconds: an unchanged instrument is still re-sent (timestamp), as on the venue
-ACCOUNT_TABLES = ("position", "margin")  # the private tables with rows (nothing trades on the demo account)
+ACCOUNT_TABLES = ("position", "margin")  # private tables computed from the account, sent as diffs
+ORDER_TABLES = ("order", "execution")  # private tables the demo trader writes, forwarded as it writes them
 
 Row = dict[str, Any]
 
@@ -69,6 +72,8 @@ class Tables:
         self.trade_rows: dict[str, list[Row]] = {}  # symbol -> rows waiting for the dispatch's end or a stall
         self.held_bins: dict[str, list[Row]] = {}  # symbol -> bins closed during a stall
         self._trade_flush: asyncio.Handle | None = None
+        self.account_queue: deque[tuple[str, str, list[Row], str]] = deque()  # (table, action, rows, pair), held
+        venue.account_listeners.append(self.on_account)
 
     def now(self) -> str:
         return iso(self.ctx.clock())
@@ -120,6 +125,12 @@ class Tables:
             data = self._account_rows(table, ts, {c.symbol for c in contracts})
             for row in data:
                 self.sent_rows[(table, tuple(row[k] for k in bmx.ROW_KEYS[table]))] = row
+        elif table in ORDER_TABLES:
+            symbols = {c.symbol for c in contracts}
+            # The image is the state now: messages held back by a stall are already in it.
+            self._drop_held(table, symbols)
+            trader = venue.trader
+            data = trader.order_rows(symbols, ts) if table == "order" else trader.execution_rows(symbols)
         return data
 
     def release(self, table: str, contract: BitmexContract) -> None:
@@ -144,12 +155,16 @@ class Tables:
         elif table in ACCOUNT_TABLES:
             for key in [k for k in self.sent_rows if k[0] == table and (table == "margin" or symbol in k[1])]:
                 del self.sent_rows[key]
+        elif table in ORDER_TABLES:
+            self._drop_held(table, {symbol})
         if (pair in self.full_registered and symbol not in self.quotes
                 and (bmx.L2_FULL, symbol) not in self.books):
             self.full_registered.discard(pair)
             self.ctx.unsubscribe_book(self.owner, pair, None)
 
     def close(self) -> None:
+        if self.on_account in self.venue.account_listeners:
+            self.venue.account_listeners.remove(self.on_account)
         if self._trade_flush is not None:
             self._trade_flush.cancel()
             self._trade_flush = None
@@ -310,12 +325,42 @@ class Tables:
             if not self.held_back(self.venue.contracts[symbol].pair):
                 self.sink.rows("trade", "insert", self.trade_rows.pop(symbol))
 
+    # -- the account's orders and executions ----------------------------------------------------------
+
+    def on_account(self, messages: list[Message], moved: set[str]) -> None:
+        """The demo trader's messages, as they happen, for the symbols this client holds; then, at once, the
+        positions (and margin) its fills moved, as BitMEX follows an execution with the position's update."""
+        for table, action, rows in messages:
+            rows = [r for r in rows if self.sink.covers(table, r["symbol"])]
+            if rows:
+                self.account_queue.append((table, action, rows, self.venue.contracts[rows[0]["symbol"]].pair))
+        self._flush_account()
+        if moved:
+            held = {s for s in moved if self.sink.covers("position", s)
+                    and not self.held_back(self.venue.contracts[s].pair)}
+            ts = self.now()
+            if held:
+                self._send_changes("position", self._account_rows("position", ts, held), bmx.ROW_KEYS["position"])
+            if self.sink.covers("margin", "") and not self.sink.stalled():
+                self._send_changes("margin", self._account_rows("margin", ts), bmx.ROW_KEYS["margin"])
+
+    def _flush_account(self) -> None:
+        """Send held order and execution messages in order, up to the first whose pair is still stalled."""
+        queue = self.account_queue
+        while queue and not self.sink.closed and not self.held_back(queue[0][3]):
+            table, action, rows, _ = queue.popleft()
+            self.sink.rows(table, action, rows)
+
+    def _drop_held(self, table: str, symbols: set[str]) -> None:
+        kept = [m for m in self.account_queue if not (m[0] == table and m[2][0]["symbol"] in symbols)]
+        self.account_queue = deque(kept)
+
     # -- periodic tables ------------------------------------------------------------------------------
 
     def _account_rows(self, table: str, ts: str, symbols: set[str] | None = None) -> list[Row]:
         account = self.venue.account
         if table == "position":
-            return account.position_rows(self.venue.marks(), ts, symbols)
+            return account.position_rows(self.venue.marks(), ts, symbols, self.venue.trader.open_qty())
         return account.margin_rows(self.venue.marks(), ts)
 
     def _send_changes(self, table: str, rows: list[Row], keys: tuple[str, ...], refresh: float | None = None) -> None:
@@ -390,6 +435,8 @@ class Tables:
                     self._publish_quotes(self.venue.contracts[symbol], qs, [top], self.now())
         if self._trade_flush is None and self.trade_rows:
             self._flush_trades()  # trades held back by a stall, in order
+        if self.account_queue:
+            self._flush_account()
         if now >= self.next_update:
             self.next_update = now + self.ctx.settings.bitmex_update_interval
             self._periodic_updates()

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from finxtui.sim.bars import BarBuilder
 from finxtui.sim.bitmex.account import CONTRACTS, Account, round_to_tick, trade_values
+from finxtui.sim.bitmex.trading import DemoTrader, Message
 from finxtui.sim.core.context import VenueContext
 from finxtui.sim.core.recent import RecentTrades
 from finxtui.sim.core.venue import Venue
@@ -78,12 +80,34 @@ class BitmexVenue(Venue):
         self.contracts: dict[str, BitmexContract] = {
             s: c for s, c in CONTRACTS.items() if (self.tag, c.pair) in market.books}
         self.by_pair: dict[str, BitmexContract] = {c.pair: c for c in self.contracts.values()}
-        self.account = Account.demo({s: market.open_price[c.pair] for s, c in self.contracts.items()})
+        account = Account.demo({s: market.open_price[c.pair] for s, c in self.contracts.items()})
+        self.trader = DemoTrader(ctx.seed, self.contracts, self.book, account, ctx.clock)
+        #: each connection's tables, told of every order and execution message and every moved position
+        self.account_listeners: list[Callable[[list[Message], set[str]], None]] = []
         self.recent = RecentTrades(self.by_pair)
         self.bars: dict[str, BarBuilder] = {pair: BarBuilder() for pair in self.by_pair}
         self.stats: dict[str, _Stats] = {s: _Stats() for s in self.contracts}
         self.opened: list[float] = []
         ctx.on_trades(self._on_trade)
+
+    @property
+    def account(self) -> Account:
+        """The demo account as it is now (its positions move with the demo trader's fills)."""
+        return self.trader.account
+
+    def on_timer(self, now: float) -> None:
+        self._publish(self.trader.on_timer(now))
+        super().on_timer(now)
+
+    def _publish(self, messages: list[Message]) -> None:
+        moved = self.trader.take_moved()
+        if not messages and not moved:
+            return
+        for listener in tuple(self.account_listeners):
+            try:
+                listener(messages, moved)
+            except Exception:  # one broken connection must not stop the others' account tables
+                self.ctx.log.exception("account update failed")
 
     def connection_opened(self) -> int:
         """Register a connection; returns what the welcome's ``limit.remaining`` says."""
@@ -130,6 +154,7 @@ class BitmexVenue(Venue):
         b.turnover += gross
         b.home += home
         b.foreign += foreign
+        self._publish(self.trader.on_trade(contract, t))  # the account's resting orders this trade reached
 
     # -- public rows ----------------------------------------------------------------------------------
 

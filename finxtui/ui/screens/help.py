@@ -17,8 +17,13 @@ PANELS = """\
               BM BitMEX, FZ Finazon) and recent ticks; the selected pair is marked ▶
   Depth       asks above, bids below, best prices in the middle; size, running total and a bar
               scaled to the deepest total shown; BitMEX sizes are contracts
+  Chart       candles, newest on the right, volume below (FinX: ticks per candle), the last price
+              marked ◀ on the axis; FinX candles start with today's history
+  Trades      Bitfinex (BF) and BitMEX (BM) trades, newest on top, sizes in the coin; a venue's
+              same-side trades in one millisecond merge into one print (×n, average price);
+              large prints are highlighted (\\[tape] in the config sets the threshold)
   History     today's FinX ticks for the pair, newest first; live ticks land on top
-  Positions   your BitMEX positions and margin (read-only key; nothing is ever traded)
+  Account     your BitMEX positions and margin (read-only key; nothing is ever traded)
   Status bar  each source's state and how long ago it last spoke:
               live · connecting · resyncing (book being rebuilt) · stale (quiet too long)
               · reconnecting (with the reason) · error (needs you: see the message)
@@ -33,6 +38,10 @@ PANELS = """\
 
 [b]Watchlist[/b]  w adds the selected pair (pick any with /), W removes it, < and > move it;
   saved to the config file with its comments kept.
+
+[b]Layout[/b]
+  From 160x50 every panel is on screen. Smaller terminals show the watchlist and the account with
+  one view at a time; v steps through the views, and t or c bring the chart on screen.
 
 [b]Keys and settings[/b]
   Rebind any key above in the config file's \\[keys] table by its id, e.g.  "pair.next" = "n".
@@ -67,7 +76,7 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 100; max-width: 96%; height: auto; max-height: 90%; }
+    HelpScreen > VerticalScroll { width: 106; max-width: 96%; height: auto; max-height: 90%; }
     """
 
     def __init__(self, keys: Sequence[tuple[str, str, str, str]] = ()) -> None:

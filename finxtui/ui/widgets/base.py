@@ -150,9 +150,12 @@ class PolledLines(Widget):
         if len(old) != len(lines):
             self.refresh(layout=True)  # auto-height widgets grow or shrink with their content
             return
-        for y, (a, b) in enumerate(zip(old, lines, strict=True)):
-            if a != b:
-                self.refresh(Region(0, y, width, 1))
+        changed = [y for y, (a, b) in enumerate(zip(old, lines, strict=True)) if a != b]
+        if len(changed) > len(lines) // 2:
+            self.refresh()  # most rows (a rescaled chart): one dirty region costs less than one per row
+            return
+        for y in changed:
+            self.refresh(Region(0, y, width, 1))
 
     def render_line(self, y: int) -> Strip:
         if 0 <= y < len(self._lines):
