@@ -38,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pair", default=None, help="pair to show first (default: the config's default_pair)")
     parser.add_argument("--color", choices=("auto", "truecolor", "256", "16"), default=None,
                         help="colour system; over SSH 'auto' usually means 256 (default: auto)")
+    parser.add_argument("--theme", default=None, metavar="NAME",
+                        help="colour preset: dark (default), light, or any Textual theme (nord, gruvbox, ...)")
+    parser.add_argument("--updown", choices=("green-red", "blue-orange"), default=None,
+                        help="colours of rises and falls; blue-orange is colour-blind safe (default green-red)")
     parser.add_argument("--slow-link", action="store_true", help="halve every redraw rate (slow SSH links)")
     parser.add_argument("--no-mouse", action="store_true", help="do not capture the mouse")
     parser.add_argument("--rate", type=_rate, default=None, help="with --demo: simulated book updates a second")
@@ -205,6 +209,9 @@ def cmd_tui(args: argparse.Namespace) -> int:
         if args.config is None:
             ensure_config_file()  # first run: a commented file to edit
         cfg = _load(args)
+        if args.config is not None and cfg.path is None:
+            # A --config file that does not exist yet: the app's edits (watchlist, alerts) create it there.
+            cfg = replace(cfg, path=args.config)
         if args.pair:
             pair = canonical(args.pair)
             if pair not in cfg.pairs:
@@ -214,6 +221,10 @@ def cmd_tui(args: argparse.Namespace) -> int:
             cfg = replace(cfg, color=args.color)
         if args.slow_link:
             cfg = replace(cfg, slow_link=True)
+        if args.theme:
+            cfg = replace(cfg, theme=args.theme)
+        if args.updown:
+            cfg = replace(cfg, updown=args.updown)
     except (ConfigError, OSError) as exc:
         return _fail(str(exc))
     log_path = setup_logging(args.log_level or cfg.log_level, secrets=cfg.credentials.secrets(), stderr_level=None)

@@ -18,6 +18,7 @@ from typing import Any
 
 import platformdirs
 
+from finxtui.model.alerts import AlertRule, RuleError, rule_from_fields
 from finxtui.model.pairs import PairTable, canonical
 from finxtui.wire.venues import BITMEX, BOOK_SOURCES, FINAZON, FINX, SOURCES, VENUES
 
@@ -25,6 +26,10 @@ APP_NAME = "finx-tui"
 DEFAULT_ENDPOINTS = {tag: venue.default_url for tag, venue in VENUES.items()}
 DEFAULT_WATCHLIST = ("BTC:USD", "ETH:USD", "SOL:USD", "XRP:USD", "AAPL", "MSFT")
 COLOR_CHOICES = ("auto", "truecolor", "256", "16")
+#: up/down colour pairs: the usual green/red, or blue/orange that colour-blind eyes tell apart
+UPDOWN_CHOICES = ("green-red", "blue-orange")
+#: terminal notifications: auto (what the terminal is known to show), OSC 9, OSC 777, or none
+DESKTOP_CHOICES = ("auto", "osc9", "osc777", "off")
 
 
 class ConfigError(ValueError):
@@ -74,6 +79,25 @@ class Refresh:
 
 
 @dataclass(frozen=True)
+class Notify:
+    """How a firing alert reaches the person: a toast, the terminal's bell (BEL, works over SSH), and a desktop
+    notification the terminal shows (OSC 9 / OSC 777, in-band, so also over SSH)."""
+
+    toast: bool = True
+    bell: bool = True
+    desktop: str = "auto"
+
+
+@dataclass(frozen=True)
+class KeySetting:
+    """One ``[keys]`` line: a binding id, the keys the user wants for it, and where it was written."""
+
+    binding: str
+    keys: str
+    where: str
+
+
+@dataclass(frozen=True)
 class TapeSettings:
     """When a print on the trade tape is large: a size in the base currency per pair (``[tape.large]``), else
     a value in the quote currency (``large_notional``)."""
@@ -99,6 +123,10 @@ class Config:
     color: str = "auto"
     slow_link: bool = False
     log_level: str = "INFO"
+    updown: str = "green-red"
+    alerts: tuple[AlertRule, ...] = ()
+    notify: Notify = field(default_factory=Notify)
+    keys: tuple[KeySetting, ...] = ()
     pairs: PairTable = field(default_factory=PairTable, repr=False)
     path: Path | None = None
     warnings: tuple[str, ...] = ()
@@ -127,6 +155,11 @@ def log_dir() -> Path:
     return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
 
 
+def state_dir() -> Path:
+    """Where the app keeps what it learns while running (alerts' fired state and log), not settings."""
+    return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))
+
+
 DEFAULT_FILE = """\
 # finx-tui configuration (TOML). Every line here is a commented default: uncomment to change it.
 # Precedence: these defaults < this file < environment variables < command-line flags.
@@ -139,7 +172,8 @@ DEFAULT_FILE = """\
 # book_source = "bitfinex"
 # book_levels = 10
 
-# theme = "finx-dark"            # or any Textual theme: "textual-dark", "nord", "gruvbox", ...
+# theme = "dark"                 # dark | light, or any Textual theme: "nord", "gruvbox", ... (--theme)
+# updown = "green-red"           # or "blue-orange": rises and falls that colour-blind eyes tell apart (--updown)
 # color = "auto"                 # auto | truecolor | 256 | 16 (over SSH, auto usually means 256)
 # slow_link = false              # halve every redraw rate (slow SSH links)
 # log_level = "INFO"
@@ -180,6 +214,34 @@ DEFAULT_FILE = """\
 # bitmex_api_key = ""
 # bitmex_api_secret = ""
 # finazon_api_key = ""
+
+# Alerts (also added, listed and removed in the app: ctrl+p, "alert"). Exactly one condition per entry:
+# above / below / cross = a price; move = a percent within window seconds (direction any|up|down);
+# spread = a width on one venue's book (source, default bitfinex); feed_down = seconds a feed is not live.
+# repeat = true fires again after the condition cleared, at most once per cooldown seconds (default 300).
+# [[alerts]]
+# pair = "BTC:USD"
+# above = 100000
+# [[alerts]]
+# pair = "ETH:USD"
+# move = 2
+# window = 300
+# repeat = true
+# [[alerts]]
+# feed_down = 30
+# source = "bitmex"
+
+# How a firing alert reaches you (over SSH too): a toast, the terminal bell, and a desktop notification
+# (auto | osc9 | osc777 | off; auto sends one only to terminals known to show it).
+# [notify]
+# toast = true
+# bell = true
+# desktop = "auto"
+
+# Your own keys: binding id = "keys" (comma-separated). The ids and their keys are listed by ? (help).
+# [keys]
+# "pair.next" = "n"
+# "alerts.add" = "ctrl+a"
 
 # Extra pairs, or other venue symbols for known ones.
 # [pairs."DOGE:USD"]
@@ -295,7 +357,8 @@ def _apply_file(cfg: Config, path: Path) -> Config:
         raise ConfigError(f"{where}: {exc}") from None
     r = _Reader(path, text)
     known = {"watchlist", "default_pair", "book_source", "book_levels", "theme", "color", "slow_link",
-             "log_level", "refresh", "sources", "credentials", "pairs", "tape"}
+             "log_level", "refresh", "sources", "credentials", "pairs", "tape", "updown", "alerts", "notify",
+             "keys"}
     for key in data:
         if key not in known:
             raise r.error(None, key, f"unknown setting (known: {', '.join(sorted(known))})")
@@ -330,7 +393,7 @@ def _apply_file(cfg: Config, path: Path) -> Config:
         if canonical(default_pair) not in pairs:
             raise r.error(None, "default_pair", f"unknown pair {default_pair!r}")
         changes["default_pair"] = canonical(default_pair)
-    for key, choices in (("book_source", BOOK_SOURCES), ("color", COLOR_CHOICES),
+    for key, choices in (("book_source", BOOK_SOURCES), ("color", COLOR_CHOICES), ("updown", UPDOWN_CHOICES),
                          ("log_level", ("DEBUG", "INFO", "WARNING", "ERROR"))):
         value = r.get(data, None, key, str, None, choices=choices)
         if value is not None:
@@ -405,8 +468,72 @@ def _apply_file(cfg: Config, path: Path) -> Config:
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             warnings.append(f"{path} holds API keys but other users can read it "
                             f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}")
+    changes["notify"] = _notify(r, data)
+    changes["keys"] = _keys(r, data)
+    changes["alerts"] = _alerts(r, data, pairs, warnings)
     changes["warnings"] = tuple(warnings)
     return replace(cfg, **changes)
+
+
+def _notify(r: _Reader, data: Mapping[str, Any]) -> Notify:
+    spec = r.get(data, None, "notify", dict, {})
+    for key in spec:
+        if key not in ("toast", "bell", "desktop"):
+            raise r.error("notify", key, "unknown key (known: bell, desktop, toast)")
+    return Notify(toast=r.get(spec, "notify", "toast", bool, True), bell=r.get(spec, "notify", "bell", bool, True),
+                  desktop=r.get(spec, "notify", "desktop", str, "auto", choices=DESKTOP_CHOICES))
+
+
+def _keys(r: _Reader, data: Mapping[str, Any]) -> tuple[KeySetting, ...]:
+    """The ``[keys]`` table as written; the app checks the ids and key names (it knows its bindings)."""
+    spec = r.get(data, None, "keys", dict, {})
+    out = []
+    for binding, keys in spec.items():
+        if not isinstance(keys, str) or not keys.strip():
+            raise r.error("keys", binding, f'expected the keys as a string such as "n" or "ctrl+n,f5", got {keys!r}')
+        line = _line_of(r.text, "keys", binding)
+        out.append(KeySetting(binding, keys.strip(), f"{r.path}:{line}" if line else str(r.path)))
+    return tuple(out)
+
+
+def _alerts(r: _Reader, data: Mapping[str, Any], pairs: PairTable, warnings: list[str]) -> tuple[AlertRule, ...]:
+    """Every good ``[[alerts]]`` entry. A bad one is skipped with a warning naming its field and line: one
+    typo must not cost the other alerts, nor the monitor."""
+    entries = data.get("alerts", [])
+    if not isinstance(entries, list):
+        raise r.error(None, "alerts", "expected [[alerts]] tables (an array of tables)")
+    rules: list[AlertRule] = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise r.error(None, "alerts", "expected [[alerts]] tables (an array of tables)")
+        try:
+            rules.append(rule_from_fields(entry, pairs=pairs, sources=SOURCES))
+        except RuleError as exc:
+            line = _line_in_array(r.text, "alerts", index, exc.field)
+            where = f"{r.path}:{line}" if line else str(r.path)
+            warnings.append(f"{where}: alerts[{index + 1}].{exc.field}: {exc.problem} (this alert is skipped)")
+    return tuple(dict.fromkeys(rules))
+
+
+def _line_in_array(text: str, table: str, index: int, key: str) -> int | None:
+    """The line of ``key`` in the ``index``-th ``[[table]]`` (or of that header when the key is missing)."""
+    header = re.compile(r"^\s*\[\[\s*" + re.escape(table) + r"\s*\]\]\s*(#.*)?$")
+    other = re.compile(r"^\s*\[")
+    seen, start = -1, None
+    for number, line in enumerate(text.splitlines(), 1):
+        if header.match(line):
+            seen += 1
+            if seen == index:
+                start = number
+            elif seen > index:
+                break
+            continue
+        if start is not None:
+            if other.match(line):
+                break
+            if re.match(rf"^\s*\"?{re.escape(key)}\"?\s*=", line):
+                return number
+    return start
 
 
 def _tape(r: _Reader, tape: Mapping[str, Any], pairs: PairTable) -> TapeSettings:

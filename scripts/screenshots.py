@@ -11,9 +11,11 @@ the PNGs before committing them.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,22 +25,28 @@ sys.path.insert(0, str(ROOT))
 from textual.pilot import Pilot  # noqa: E402
 
 from finxtui.config import Config  # noqa: E402
+from finxtui.model.alerts import AlertRule  # noqa: E402
 from finxtui.sim.settings import SimSettings  # noqa: E402
 from finxtui.sources import DemoSource  # noqa: E402
 from finxtui.ui.app import FinxApp  # noqa: E402
 from tests.ui.helpers import Clock, all_live, wait_for  # noqa: E402
 
 OUT = ROOT / "screenshots"
-SHOTS = [
-    # (name, size, keys pressed after the market has moved)
-    ("monitor-200x60", (200, 60), ()),
-    ("monitor-120x40", (120, 40), ()),
-    ("chart-120x40", (120, 40), ("v",)),
-    ("bitmex-eth-25-levels", (120, 40), ("2", "b", "d")),
-    ("monitor-80x24", (80, 24), ()),
-    ("chart-80x24-5m", (80, 24), ("t",)),
-    ("help", (120, 40), ("question_mark",)),
-    ("pair-picker", (120, 40), ("slash", "s", "o")),
+ALERTS = (AlertRule("above", 90_000.0, "BTC:USD"), AlertRule("cross", 3_500.0, "ETH:USD", repeat=True),
+          AlertRule("move", 2.0, "SOL:USD", window=300.0, repeat=True, cooldown=600.0),
+          AlertRule("feed_down", 30.0, source="bitmex"))
+SHOTS: list[tuple[str, tuple[int, int], tuple[str, ...], Config]] = [
+    # (name, size, keys pressed after the market has moved, config)
+    ("monitor-200x60", (200, 60), (), Config()),
+    ("monitor-120x40", (120, 40), (), Config()),
+    ("chart-120x40", (120, 40), ("v",), Config()),
+    ("bitmex-eth-25-levels", (120, 40), ("2", "b", "d"), Config()),
+    ("monitor-80x24", (80, 24), (), Config()),
+    ("chart-80x24-5m", (80, 24), ("t",), Config()),
+    ("help", (120, 40), ("question_mark",), Config()),
+    ("pair-picker", (120, 40), ("slash", "s", "o"), Config()),
+    ("alerts", (120, 40), ("A",), Config(alerts=ALERTS)),
+    ("light-blue-orange", (120, 40), (), Config(theme="light", updown="blue-orange")),
 ]
 
 
@@ -63,10 +71,10 @@ async def settle(pilot: Pilot[Any], app: FinxApp, source: DemoSource, clock: Clo
     await pilot.pause()
 
 
-async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...]) -> Path:
+async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...], config: Config) -> Path:
     clock = Clock()
-    source = DemoSource(Config(), seed=7, rate=0, warmup=3000, clock=clock, settings=SimSettings(manual_time=True))
-    app = FinxApp(Config(), source)
+    source = DemoSource(config, seed=7, rate=0, warmup=3000, clock=clock, settings=SimSettings(manual_time=True))
+    app = FinxApp(config, source)
     app.animation_level = "none"
     async with app.run_test(size=size) as pilot:
         await settle(pilot, app, source, clock, keys)
@@ -91,8 +99,12 @@ def to_png(svg: Path) -> Path:
 
 def main() -> int:
     OUT.mkdir(exist_ok=True)
-    for name, size, keys in SHOTS:
-        svg = asyncio.run(shoot(name, size, keys))
+    # Alerts save what fired (and a config path would be edited): keep the user's own state and config out of it.
+    scratch = tempfile.mkdtemp(prefix="finx-shots-")
+    os.environ["XDG_STATE_HOME"] = scratch
+    os.environ["FINX_TUI_CONFIG"] = os.path.join(scratch, "config.toml")
+    for name, size, keys, config in SHOTS:
+        svg = asyncio.run(shoot(name, size, keys, config))
         png = to_png(svg)
         print(f"{svg.relative_to(ROOT)}  {png.relative_to(ROOT)}")
     return 0

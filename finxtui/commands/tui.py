@@ -20,9 +20,14 @@ def run_app(cfg: Config, source: Source, *, mouse: bool = True, log_path: Path |
     """Run the monitor on ``source`` until the user quits; the exit code."""
     if cfg.color in COLOR_SYSTEMS:
         os.environ["TEXTUAL_COLOR_SYSTEM"] = COLOR_SYSTEMS[cfg.color]
+    from finxtui.config import ConfigError
     from finxtui.ui.app import FinxApp
 
-    app = FinxApp(cfg, source)
+    try:
+        app = FinxApp(cfg, source)
+    except ConfigError as exc:  # a [keys] line the app cannot bind: say which, before the screen is taken
+        print(f"finx-tui: {exc}", file=sys.stderr)
+        return 2
     result = app.run(mouse=mouse)
     if app.return_code and log_path:
         print(f"finx-tui: see the log: {log_path}", file=sys.stderr)

@@ -44,7 +44,7 @@ from websockets.exceptions import ConnectionClosed
 
 from finxtui.feeds.session import Feed, Resync
 from finxtui.feeds.symbols import venue_symbols
-from finxtui.model.events import ERROR, LIVE, STALE, Bar, Event, Tick
+from finxtui.model.events import ERROR, LIVE, OFF, STALE, Bar, Event, Tick
 from finxtui.model.pairs import DEFAULT_PAIRS, PairTable
 from finxtui.wire import finazon as wire
 from finxtui.wire.venues import FINAZON as VENUE
@@ -171,7 +171,7 @@ class FinazonFeed(Feed):
         if self._refusal is not None:
             # Nothing to connect with: say why once, then end (never connect with an empty key).
             reason, self._refusal = self._refusal, None
-            self.set_status(ERROR, reason)
+            self.set_status(OFF if not self.api_key else ERROR, reason)  # no key: off, not a fault
             await self.aclose()
         return await super().__anext__()
 

@@ -18,6 +18,8 @@ RESYNCING = "resyncing"
 STALE = "stale"
 RECONNECTING = "reconnecting"
 ERROR = "error"
+#: not in use because its key is not set; the detail names the variable to set (not a fault: nothing retries)
+OFF = "off"
 
 BookChange = tuple[str, float, float]  # (side "bid"/"ask", price, size; 0 deletes)
 

@@ -18,6 +18,7 @@ from finxtui.model.candles import Candles
 from finxtui.model.events import (
     CONNECTING,
     ERROR,
+    OFF,
     Bar,
     BookUpdate,
     Event,
@@ -343,10 +344,14 @@ class MarketState:
         return self.books.get((source, pair))
 
     def summary(self) -> tuple[int, int, list[str]]:
-        """(sources live, sources in use, names of the ones that are not live)."""
-        used = [h for h in self.health.values() if h.state]
+        """(sources live, sources in use, names of the ones that are not live); an ``off`` source is not in use."""
+        used = [h for h in self.health.values() if h.state and h.state != OFF]
         live = [h for h in used if h.state == "live"]
         return len(live), len(used), [h.source for h in used if h.state != "live"]
+
+    def off(self) -> list[str]:
+        """The sources that are off (no key set), in the order they were first heard of."""
+        return [h.source for h in self.health.values() if h.state == OFF]
 
     def mark_connecting(self, sources: Iterable[str]) -> None:
         for source in sources:

@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.containers import Container
@@ -35,6 +35,7 @@ from finxtui.ui.commands import PairProvider
 from finxtui.ui.messages import FeedStatus, PairChanged
 from finxtui.ui.screens.help import HelpScreen
 from finxtui.ui.theme import PRICE_VARIABLES, THEMES
+from finxtui.ui.trader import TRADER_BINDINGS, TraderApp
 from finxtui.ui.widgets.base import PolledLines
 from finxtui.ui.widgets.chart import Chart, chart_source
 from finxtui.ui.widgets.header import AppHeader
@@ -55,29 +56,38 @@ WIDE_AT = (160, 50)
 VIEWS = ("depth", "chart", "tape")
 
 
-class FinxApp(App[int]):
-    """The monitor on ``source``, laid out and coloured by ``config``."""
+class FinxApp(TraderApp):
+    """The monitor on ``source``, laid out and coloured by ``config`` (alerts, watchlist edits, keymap and
+    up/down colours come from :class:`TraderApp`; every binding has an id that ``[keys]`` can rebind)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "finx-tui"
-    COMMANDS = App.COMMANDS | {PairProvider}
+    COMMANDS = TraderApp.COMMANDS | {PairProvider}
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
-        Binding("right_square_bracket", "next_pair", "Next", key_display="]"),
-        Binding("left_square_bracket", "prev_pair", "Prev", key_display="["),
-        Binding("slash", "pick_pair", "Pair…", key_display="/"),
-        Binding("v", "next_view", "View"),
-        Binding("t", "next_timeframe", "Timeframe", show=False),
-        Binding("c", "next_chart_source", "Candles", show=False),
-        Binding("b", "toggle_book", "Venue"),
-        Binding("d", "toggle_depth", "Depth"),
-        Binding("p", "toggle_pause", "Pause"),
-        Binding("r", "reconnect", "Reconnect"),
-        Binding("plus,equals_sign", "replay_speed(2.0)", "Faster", key_display="+"),
-        Binding("minus", "replay_speed(0.5)", "Slower", key_display="-"),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "quit", "Quit"),
-        *(Binding(str(i), f"select_index({i})", f"Pair {i}", show=False) for i in range(1, 10)),
+        Binding("right_square_bracket", "next_pair", "Next", key_display="]", tooltip="next pair in the watchlist",
+                id="pair.next"),
+        Binding("left_square_bracket", "prev_pair", "Prev", key_display="[", tooltip="previous pair in the watchlist",
+                id="pair.prev"),
+        Binding("slash", "pick_pair", "Pair…", key_display="/", tooltip="pick any pair (fuzzy search)", id="pair.pick"),
+        Binding("v", "next_view", "View", tooltip="next view (below 160x50): depth · chart · trades", id="view.next"),
+        Binding("t", "next_timeframe", "Timeframe", show=False, tooltip="chart timeframe: 1m · 5m · 15m · 1h",
+                id="chart.timeframe"),
+        Binding("c", "next_chart_source", "Candles", show=False,
+                tooltip="chart candles from FinX ticks · Bitfinex · BitMEX trades", id="chart.source"),
+        Binding("b", "toggle_book", "Venue", tooltip="ladder venue: Bitfinex / BitMEX", id="book.venue"),
+        Binding("d", "toggle_depth", "Depth", tooltip="ladder depth: 10 or 25 levels a side", id="book.depth"),
+        Binding("p", "toggle_pause", "Pause", tooltip="pause drawing (data keeps flowing)", id="view.pause"),
+        Binding("r", "reconnect", "Reconnect", tooltip="reconnect every source now", id="feeds.reconnect"),
+        Binding("plus,equals_sign", "replay_speed(2.0)", "Faster", key_display="+", tooltip="replay: twice as fast",
+                id="replay.faster"),
+        Binding("minus", "replay_speed(0.5)", "Slower", key_display="-", tooltip="replay: half as fast",
+                id="replay.slower"),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="this help", id="app.help"),
+        Binding("q", "quit", "Quit", tooltip="quit", id="app.quit"),
+        *(Binding(str(i), f"select_index({i})", f"Pair {i}", show=False, tooltip=f"watchlist pair {i}",
+                   id=f"pair.{i}") for i in range(1, 10)),
+        *TRADER_BINDINGS,
     ]
 
     selected: reactive[str] = reactive("BTC:USD", init=False)
@@ -107,6 +117,7 @@ class FinxApp(App[int]):
         self.set_reactive(FinxApp.selected, first)
         self.set_reactive(FinxApp.book_source, config.book_source)
         self.set_reactive(FinxApp.book_levels, config.book_levels)
+        self.init_trader()
 
     @property
     def pairs(self) -> PairTable:
@@ -139,8 +150,7 @@ class FinxApp(App[int]):
     async def on_mount(self) -> None:
         for theme in THEMES:
             self.register_theme(theme)
-        if self.config.theme in self.available_themes:
-            self.theme = self.config.theme
+        self.mount_trader()
         self.query_one("#ticker").border_title = "Watchlist"
         self.query_one("#history").border_title = "History"
         self.query_one("#ladder").border_title = "Depth"
@@ -195,13 +205,14 @@ class FinxApp(App[int]):
     # -- the source -----------------------------------------------------------------------------------
 
     def wanted_pairs(self) -> list[str]:
-        """The pairs the source should carry: the watchlist and the selected pair."""
-        return list(dict.fromkeys([*self.watchlist, self.selected]))
+        """The pairs the source should carry: the watchlist, the selected pair, and those alerts watch."""
+        return list(dict.fromkeys([*self.watchlist, self.selected, *self.alerts.pairs()]))
 
     async def _read_source(self) -> None:
-        apply = self.state.apply
+        apply, observe = self.state.apply, self.alerts.observe
         async for event in self.source:
             apply(event)
+            observe(event)  # alerts fire from the data as it arrives, not from a redraw
             if type(event) is Status:
                 self.post_message(FeedStatus(event))
         self.events_ended = True
@@ -368,4 +379,7 @@ class FinxApp(App[int]):
         self.notify("reconnecting every source", timeout=3)
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.key_lines()))
+
+    def on_watchlist_changed(self) -> None:
+        self.redraw_now()

@@ -63,6 +63,12 @@ def venue(tag: str) -> Venue:
         raise KeyError(f"unknown source {tag!r} (known: {', '.join(SOURCES)})") from None
 
 
+def key_hint(tag: str) -> str:
+    """The variables that turn ``tag`` on (``FINX_API_KEY``); empty for a public venue or an unknown tag."""
+    found = VENUES.get(tag)
+    return found.key_hint() if found is not None else ""
+
+
 def display_name(tag: str) -> str:
     """``Bitfinex`` for ``bitfinex``; an unknown tag as it is."""
     found = VENUES.get(tag)

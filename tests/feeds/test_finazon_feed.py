@@ -271,7 +271,7 @@ async def test_no_key_reports_once_and_never_connects(sim: Simulator) -> None:
     async with asyncio.timeout(5):
         events = [event async for event in feed]
     assert len(events) == 1 and isinstance(events[0], Status)
-    assert events[0].state == "error" and "FINAZON_API_KEY" in events[0].detail
+    assert events[0].state == "off" and "FINAZON_API_KEY" in events[0].detail  # a choice, not a fault
     assert feed.attempts == 0 and not sim.connections["finazon"]
 
 

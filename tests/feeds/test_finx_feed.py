@@ -129,12 +129,12 @@ async def test_ticks_of_three_pairs_come_over_three_sockets(sim: Simulator, finx
     assert "streaming/***/" in finx_logs.text and DEMO_FINX_KEY not in finx_logs.text
 
 
-async def test_no_key_reports_an_error_and_never_connects(sim: Simulator) -> None:
+async def test_no_key_is_off_naming_the_variable_and_never_connects(sim: Simulator) -> None:
     feed = FinxFeed(sim.base_url("finx"), PAIRS, api_key="")
     async with asyncio.timeout(5):
         events = [e async for e in feed]
     assert len(events) == 1 and isinstance(events[0], Status)
-    assert events[0].state == "error" and "FINX_API_KEY" in events[0].detail
+    assert events[0].state == "off" and "FINX_API_KEY" in events[0].detail  # a choice, not a fault
     assert feed.streams == {} and feed.attempts == 0, "no socket to open, none tried"
     assert not sim.connections["finx"]
 

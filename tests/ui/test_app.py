@@ -192,8 +192,8 @@ async def test_without_network_every_source_says_reconnecting(tmp_path) -> None:
         await wait_for(pilot, lambda: app.state.health["bitfinex"].state == "reconnecting", timeout=10)
         await wait_for(pilot, lambda: "reconnecting" in text_of(status))
         assert "refused" in app.state.health["bitfinex"].detail
-        # No keys in this environment: the keyed sources say what to set instead of connecting.
-        assert app.state.health["finx"].state == "error" and "FINX_API_KEY" in app.state.health["finx"].detail
+        # No keys in this environment: the keyed sources are off and say what to set instead of connecting.
+        assert app.state.health["finx"].state == "off" and "FINX_API_KEY" in app.state.health["finx"].detail
         assert "FINAZON_API_KEY" in app.state.health["finazon"].detail
         panel = app.query_one(PositionsPanel)
         await wait_for(pilot, lambda: "BITMEX_API_KEY" in text_of(panel))

@@ -19,15 +19,15 @@ def tmux(*args: str) -> str:
     return subprocess.run(["tmux", *args], capture_output=True, text=True, timeout=10).stdout
 
 
-def screen(session: str) -> str:
-    return tmux("capture-pane", "-t", session, "-p")
+def screen(session: str, socket: str | None = None) -> str:
+    return tmux(*(("-L", socket) if socket else ()), "capture-pane", "-t", session, "-p")
 
 
-def wait_screen(session: str, predicate, timeout: float = 15.0) -> str:
+def wait_screen(session: str, predicate, timeout: float = 15.0, socket: str | None = None) -> str:
     deadline = time.monotonic() + timeout
     text = ""
     while time.monotonic() < deadline:
-        text = screen(session)
+        text = screen(session, socket)
         if predicate(text):
             return text
         time.sleep(0.2)
@@ -56,9 +56,9 @@ def test_demo_in_tmux_switches_pairs_and_quits(tmp_path: Path, size: tuple[int, 
         tmux("send-keys", "-t", session, "]")
         wait_screen(session, lambda s: "BitMEX · SOL:USD" in s)
         tmux("send-keys", "-t", session, "?")
-        wait_screen(session, lambda s: "Keys" in s and "next / previous pair" in s)
+        wait_screen(session, lambda s: "Keys" in s and "next pair in the watchlist" in s and "pair.next" in s)
         tmux("send-keys", "-t", session, "Escape")
-        wait_screen(session, lambda s: "next / previous pair" not in s)
+        wait_screen(session, lambda s: "next pair in the watchlist" not in s)
         tmux("send-keys", "-t", session, "q")
         deadline = time.monotonic() + 10
         while not status.exists() and time.monotonic() < deadline:
@@ -66,3 +66,37 @@ def test_demo_in_tmux_switches_pairs_and_quits(tmp_path: Path, size: tuple[int, 
         assert status.read_text().strip() == "0"
     finally:
         tmux("kill-session", "-t", session)
+
+
+def test_first_run_without_keys_at_100x30_against_the_simulator(tmp_path: Path) -> None:
+    """The most common first look: no key set, the real command against `finx-tui sim`, in a real terminal."""
+    sim = subprocess.Popen([sys.executable, "-m", "finxtui", "sim", "--port", "0"], stdout=subprocess.PIPE,
+                           text=True)
+    # A tmux server of its own: a session on a shared server can take another client's size (80x24).
+    socket = f"finx-{uuid.uuid4().hex[:8]}"
+    session = "first-run"
+
+    def own(*args: str) -> str:
+        return tmux("-L", socket, *args)
+
+    try:
+        assert sim.stdout is not None
+        base = sim.stdout.readline().rsplit(" ", 1)[-1].strip()  # "... on ws://127.0.0.1:PORT"
+        assert base.startswith("ws://127.0.0.1:"), base
+        endpoints = " ".join(f"--endpoint {s}={base}/{s}" for s in ("finx", "bitfinex", "bitmex", "finazon"))
+        # COLUMNS and LINES (set in pytest workers) would override the terminal's own size.
+        unset = "-u FINX_API_KEY -u FINAZON_API_KEY -u BITMEX_API_KEY -u BITMEX_API_SECRET -u COLUMNS -u LINES"
+        command = f"env {unset} TERM=xterm-256color {sys.executable} -m finxtui {endpoints}"
+        subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", session, "-x", "100", "-y", "30", command],
+                       check=True, env=dict(os.environ), timeout=10)
+        shown = wait_screen(session, lambda s: "2/2 live · 2 off" in s and "finx off (FINX_API_KEY)" in s
+                            and "finazon off (FINAZON_API_KEY)" in s and "off · set BITMEX_API_KEY" in s
+                            and "off · set FINX_API_KEY" in s, socket=socket)
+        assert "error" not in shown.lower() and "Feed error" not in shown, shown
+        lines = shown.splitlines()
+        assert all(len(line) <= 100 for line in lines) and len(lines) <= 30
+        own("send-keys", "-t", session, "q")
+    finally:
+        own("kill-server")
+        sim.terminate()
+        sim.wait(timeout=10)

@@ -39,6 +39,7 @@ from finxtui.model.book import ASK, BID, OrderBook
 from finxtui.model.events import (
     ERROR,
     LIVE,
+    OFF,
     RESYNCING,
     STALE,
     BookChange,
@@ -143,7 +144,7 @@ class BitmexFeed(Feed):
                                   "args": [self.credentials.bitmex_key, expires, signature]})
             self._set_account("connecting", "authenticating")
         elif not self.credentials.bitmex and self.account_state == "":
-            self._set_account(ERROR, f"no BitMEX credentials: set {VENUE.key_hint()} (a read-only key) to see "
+            self._set_account(OFF, f"no BitMEX credentials: set {VENUE.key_hint()} (a read-only key) to see "
                                      "positions")
 
     def reconnect(self, reason: str = "reconnect requested") -> None:

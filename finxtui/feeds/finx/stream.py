@@ -41,7 +41,7 @@ from finxtui.feeds.finx.errors import KEY_REJECTED, KEY_VAR, NO_KEY, redact
 from finxtui.feeds.finx.rows import SOURCE, parse_row
 from finxtui.feeds.merge import MergedFeed
 from finxtui.feeds.session import FatalFeedError, Feed
-from finxtui.model.events import ERROR, LIVE, STALE, Tick
+from finxtui.model.events import ERROR, LIVE, OFF, STALE, Tick
 from finxtui.model.pairs import DEFAULT_PAIRS, PairTable
 from finxtui.wire import finx as wire
 from finxtui.wire.venues import FINX as VENUE
@@ -216,7 +216,8 @@ class FinxFeed(MergedFeed):
         super().__init__(SOURCE, streams, note=note, clock=clock, redact=self._redact, backoff=backoff)
         self.streams: dict[str, FinxStream] = streams
         if refusal is not None:
-            self.set_status(ERROR, refusal)  # the only event; the iteration then ends, nothing connects
+            # The only event; the iteration then ends, nothing connects. No key is a choice, not a fault.
+            self.set_status(OFF if not self.api_key else ERROR, refusal)
 
     def _redact(self, text: str) -> str:
         return redact(text, self.api_key)

@@ -63,6 +63,9 @@ class AppHeader(PolledLines):
         cells.append((f"  ● {live}/{used} live", summary_style))
         if bad and width >= 100:
             cells.append((" (" + ", ".join(f"{s} {market.health[s].state}" for s in bad) + ")", muted))
+        off = market.off()
+        if off and width >= 100:
+            cells.append((f" · {len(off)} off", muted))
         right: list[Cell] = []
         badge = self.badge()
         if badge:

@@ -12,11 +12,13 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from finxtui.model.events import OFF
 from finxtui.model.pairs import PairTable
 from finxtui.model.selection import Selection
 from finxtui.model.state import History, MarketState
 from finxtui.ui import format as fmt
 from finxtui.ui.widgets.base import Cell, PollClock, PolledLines
+from finxtui.wire.venues import key_hint
 
 TIME_W, EXCH_W, PRICE_W, CHANGE_W = 13, 9, 12, 10
 WIDE = 46  # below this, times drop their milliseconds so price and change still fit
@@ -50,7 +52,7 @@ class HistoryHeader(PolledLines):
     def signature(self) -> Any:
         hist = self.market.history.get(self.selection.pair)
         spin = int(self.clock() * 8) if hist is not None and hist.loading else 0
-        return (self.selection.pair, hist.version if hist else None, spin)
+        return (self.selection.pair, hist.version if hist else None, spin, self.market.health_version)
 
     def build(self, width: int, height: int) -> list[Strip]:
         pair = self.selection.pair
@@ -68,7 +70,12 @@ class HistoryHeader(PolledLines):
             title.append((f"  {spin} loading… {len(hist.rows):,} ticks, {hist.pages} page(s)",
                           self.style("history--loading")))
         elif hist.error:
-            title.append((f"  {hist.error}", self.style("history--error")))
+            finx = self.market.health.get("finx")
+            if finx is not None and finx.state == OFF:  # no key is a choice, not a fault: no red, and short
+                title = [(f" FinX ticks · {pair}", self.style("history--title")),
+                         (f"  off · set {key_hint('finx')}", self.style("history--loading"))]
+            else:
+                title.append((f"  {hist.error}", self.style("history--error")))
         else:
             title.append((f"  {len(hist.rows):,} ticks", self.style("history--loading")))
         time_w, price_w, change_w = widths(width)

@@ -13,12 +13,13 @@ from typing import Any
 
 from textual.strip import Strip
 
-from finxtui.model.events import ExecutionEvent, OrderEvent, Position
+from finxtui.model.events import OFF, ExecutionEvent, OrderEvent, Position
 from finxtui.model.pairs import PairTable
 from finxtui.model.selection import Selection
 from finxtui.model.state import MarketState
 from finxtui.ui import format as fmt
 from finxtui.ui.widgets.base import Cell, PolledLines
+from finxtui.wire.venues import key_hint
 
 # (name, width, align, priority): columns drop, lowest priority first, when the panel is narrow.
 COLUMNS = (("symbol", 8, "<", 0), ("side", 6, "<", 3), ("size", 13, ">", 0), ("entry", 11, ">", 2),
@@ -110,9 +111,9 @@ class PositionsPanel(PolledLines):
         head = [self.line(title, width)]
         account = health.account_state if health else ""
         detail = health.account_detail if health else ""
-        if not self.has_account:
-            head.append(self.line([(" No BitMEX account: set BITMEX_API_KEY and BITMEX_API_SECRET "
-                                    "(a read-only key) to see positions.", muted)], width))
+        if not self.has_account or account == OFF:
+            head.append(self.line([(f" off · set {key_hint('bitmex')} (a read-only key) to see positions",
+                                    muted)], width))
             return head, []
         if account == "error":
             head.append(self.line([(f" {detail}", self.style("positions--error"))], width))

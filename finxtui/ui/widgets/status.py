@@ -7,13 +7,15 @@ from typing import Any
 
 from textual.strip import Strip
 
+from finxtui.model.events import OFF
 from finxtui.model.selection import Selection
 from finxtui.model.state import MarketState, SourceHealth
 from finxtui.ui import format as fmt
 from finxtui.ui.widgets.base import Cell, PolledLines
+from finxtui.wire.venues import key_hint
 
 STATE_CLASS = {"live": "status--live", "connecting": "status--warn", "resyncing": "status--warn",
-               "stale": "status--stale", "reconnecting": "status--bad", "error": "status--bad"}
+               "stale": "status--stale", "reconnecting": "status--bad", "error": "status--bad", "off": "status--muted"}
 
 
 class StatusBar(PolledLines):
@@ -50,10 +52,12 @@ class StatusBar(PolledLines):
             dot = self.style(STATE_CLASS.get(state, "status--muted"))
             cells.append((" ●", dot))
             cells.append((f" {health.source}", self.style("status--name")))
-            text = f" {state}" if state != "live" else ""
-            cells.append((text, dot))
-            cells.append((f" {fmt.age(now - health.last_event) if health.last_event else '—'}",
-                          self.style("status--muted")))
+            if state == OFF:  # not a fault: say what turns it on, and nothing about its age
+                cells.append((f" off ({key_hint(health.source)})", dot))
+            else:
+                cells.append((f" {state}" if state != "live" else "", dot))
+                cells.append((f" {fmt.age(now - health.last_event) if health.last_event else '—'}",
+                              self.style("status--muted")))
             if health.source == "bitmex" and health.account_state:
                 acct = self.style(STATE_CLASS.get(health.account_state, "status--muted"))
                 cells.append((" acct", self.style("status--muted")))
@@ -61,10 +65,12 @@ class StatusBar(PolledLines):
             cells.append(("  │", self.style("status--muted")))
         if cells:
             cells.pop()
+        if sum(len(text) for text, _ in cells) > width:  # tight: narrower separators before anything is cut
+            cells = [(" │", style) if text == "  │" else (text, style) for text, style in cells]
         if self.selection.paused:
             text = "   PAUSED (p resumes)" if self.playback else "   PAUSED (data still flowing; p resumes)"
             cells.append((text, self.style("status--paused")))
-        problems = [h for h in self._sources() if h.state not in ("live", "")]
+        problems = [h for h in self._sources() if h.state not in ("live", "", OFF)]
         if problems and width > 100:
             worst = problems[0]
             cells.append((f"   {worst.source}: {worst.detail}", self.style("status--muted")))

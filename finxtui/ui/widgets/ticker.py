@@ -7,12 +7,13 @@ from typing import Any
 
 from textual.strip import Strip
 
+from finxtui.model.events import OFF
 from finxtui.model.pairs import PairTable
 from finxtui.model.selection import Selection
 from finxtui.model.state import FLASH_SECONDS, MarketState
 from finxtui.ui import format as fmt
 from finxtui.ui.widgets.base import Cell, PolledLines
-from finxtui.wire.venues import VENUES
+from finxtui.wire.venues import VENUES, key_hint
 
 
 class Ticker(PolledLines):
@@ -39,7 +40,8 @@ class Ticker(PolledLines):
         now = self.clock()
         # A flash ends by time alone, so whether any flash is still on is part of what is shown.
         flashing = tuple(p for p in self.watchlist if now - self.market.pair(p).changed_at < FLASH_SECONDS)
-        return (self.market.ticker_version, self.selection.pair, tuple(self.watchlist), flashing)
+        return (self.market.ticker_version, self.market.health_version, self.selection.pair, tuple(self.watchlist),
+                flashing)
 
     def build(self, width: int, height: int) -> list[Strip]:
         now = self.clock()
@@ -67,6 +69,10 @@ class Ticker(PolledLines):
                 price_style = self.style("ticker--flash-up" if state.direction > 0 else "ticker--flash-down")
             change = state.change
             change_style = up if change and change > 0 else down if change and change < 0 else muted
+            spark = " " + fmt.sparkline(list(state.spark), spark_w - 1) if spark_w > 1 else ""
+            off = self._off_hint(pair) if state.last is None and spark_w > 1 else ""
+            if off:  # every venue of the pair is off: say what turns one on where its ticks would be
+                spark = next((t for t in (f" off · set {off}", f" off: {off}") if len(t) <= spark_w), " off")
             marker = "▶" if selected else " "
             key = str(i) if i <= 9 else " "
             cells: list[Cell] = [
@@ -76,11 +82,18 @@ class Ticker(PolledLines):
                 (f" {arrow} ", _join(base, move)),
                 (fmt.percent(change).rjust(8), _join(base, change_style)),
                 (f"  {_tag(state.source):<3} " if show_src else "", _join(base, muted)),
-                (" " + fmt.sparkline(list(state.spark), spark_w - 1) if spark_w > 1 else "",
-                 _join(base, self.style("ticker--spark"))),
+                (spark, _join(base, muted if off else self.style("ticker--spark"))),
             ]
             lines.append(self.line(cells, width, fill=base))
         return lines
+
+    def _off_hint(self, pair: str) -> str:
+        """The variable(s) to set when every venue of ``pair`` is off, else ""."""
+        health = self.market.health
+        venues = self.pairs.sources_for(pair)
+        if venues and all(v in health and health[v].state == OFF for v in venues):
+            return " or ".join(key_hint(v) for v in venues)
+        return ""
 
 
 def _tag(source: str) -> str:
