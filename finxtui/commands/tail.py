@@ -18,6 +18,7 @@ import orjson
 from finxtui.config import Config
 from finxtui.model.events import Event
 from finxtui.sources import LiveSource, ReplaySource, Source, embedded_simulator
+from finxtui.wire.lines import encode as encode_line
 
 FLUSH_EVERY = 0.05  # seconds: a pipe reader sees lines promptly without a write per event
 
@@ -71,7 +72,7 @@ async def run_tail(cfg: Config, args: argparse.Namespace, pairs: list[str]) -> i
             async for event in events:
                 count += 1
                 if not quiet:
-                    out.write(orjson.dumps(event.to_dict(depth)))
+                    out.write(encode_line(event, depth))
                     out.write(b"\n")
                     pending = True
                     now = loop.time()
