@@ -193,6 +193,16 @@ def _load(args: argparse.Namespace, single_source: str | None = None) -> Any:
         else:
             source, url = parse_endpoint(text)
             cfg = cfg.with_endpoint(source, url)
+    hub = getattr(args, "hub", None)
+    if hub:
+        from finxtui.wire.hub import servers
+
+        if getattr(args, "demo", False) or getattr(args, "replay", None):
+            raise ConfigError("--hub reads from a hub: it does not go with --demo or --replay")
+        try:
+            servers(hub)
+        except ValueError as exc:
+            raise ConfigError(f"--hub {hub!r}: {exc}") from None
     for warning in cfg.warnings:
         print(f"finx-tui: warning: {warning}", file=sys.stderr)
     return cfg

@@ -17,7 +17,7 @@ import orjson
 
 from finxtui.config import Config
 from finxtui.model.events import Event
-from finxtui.sources import LiveSource, ReplaySource, Source, embedded_simulator
+from finxtui.sources import HubSource, LiveSource, ReplaySource, Source, embedded_simulator
 from finxtui.wire.lines import encode as encode_line
 
 FLUSH_EVERY = 0.05  # seconds: a pipe reader sees lines promptly without a write per event
@@ -25,7 +25,10 @@ FLUSH_EVERY = 0.05  # seconds: a pipe reader sees lines promptly without a write
 
 @contextlib.asynccontextmanager
 async def _source(cfg: Config, args: argparse.Namespace, pairs: list[str]) -> AsyncIterator[Source]:
-    """The one-venue source ``tail`` reads: a recording, the embedded demo, or the venue itself."""
+    """The one-venue source ``tail`` reads: a recording, a hub, the embedded demo, or the venue itself."""
+    if getattr(args, "hub", None):
+        yield HubSource(args.hub, cfg, venues=[args.source], pairs=pairs, hub_status=False)
+        return
     if args.replay:
         yield ReplaySource(args.replay, speed=args.speed, venues=[args.source], pairs=pairs)
         return

@@ -40,10 +40,11 @@ def load(data: bytes | str) -> dict[str, Any]:
 
 
 def _num(obj: dict[str, Any], key: str) -> float:
+    """A number as the line spelled it (an int stays an int, so a line read back prints as it came)."""
     value = obj.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise LineError(f"{key!r} is not a number: {value!r}")
-    return float(value)
+    return value
 
 
 def _opt_num(obj: dict[str, Any], key: str) -> float | None:
@@ -95,5 +96,5 @@ def levels(obj: dict[str, Any], key: str) -> list[tuple[float, float]]:
         if (not isinstance(level, list) or len(level) != 2
                 or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in level)):
             raise LineError(f"{key!r} holds {level!r}, not [price, size]")
-        out.append((float(level[0]), float(level[1])))
+        out.append((level[0], level[1]))
     return out
