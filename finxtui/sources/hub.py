@@ -90,6 +90,7 @@ class HubSource:
         self._subs: dict[tuple[str, str], Any] = {}
         self._queue: asyncio.Queue[_Raw | Event | None] = asyncio.Queue()
         self._room = asyncio.Semaphore(QUEUE_SIZE)
+        self._backlog = 0
         self._control: deque[Event] = deque()
         self._pacer = Pacer()
         self._nc: Client | None = None
@@ -118,6 +119,11 @@ class HubSource:
         if nc is not None and nc.is_connected and nc.connected_url is not None:
             return nc.connected_url.geturl()
         return ""
+
+    @property
+    def backlog(self) -> int:
+        """Hub messages read from NATS and waiting for the reader now (at most :data:`QUEUE_SIZE`)."""
+        return self._backlog
 
     def books(self) -> dict[tuple[str, str], HubChannel]:
         """Every book held now, by ``(venue, pair)`` (read-only use: ``.book``, ``.seq``, ``.syncing``)."""
@@ -175,6 +181,7 @@ class HubSource:
             if not isinstance(item, _Raw):
                 return item
             self._room.release()
+            self._backlog -= 1
             event = self._take(item)
             if event is not None:
                 await self._pacer.pace()
@@ -349,6 +356,7 @@ class HubSource:
                 snap = None
             if snap is not None and snap.data is not None and snap.seq is not None:
                 await self._room.acquire()
+                self._backlog += 1
                 self._queue.put_nowait(_Raw(chan, gen, wire.subject(chan.venue, chan.pair, wire.SNAP), snap.data))
                 config = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
                                             opt_start_seq=snap.seq + 1)
@@ -359,6 +367,7 @@ class HubSource:
             if chan.gen != gen:
                 return
             await self._room.acquire()
+            self._backlog += 1
             self._queue.put_nowait(_Raw(chan, gen, msg.subject, msg.data))
 
         sub = await js.subscribe(wire.pair_filter(chan.venue, chan.pair), stream=wire.STREAM, cb=on_msg,
