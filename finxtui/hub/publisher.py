@@ -26,6 +26,8 @@ from finxtui.wire import hub as wire
 
 log = logging.getLogger("finxtui.hub")
 
+ACK_TIMEOUT = 2.0  # seconds to wait for the stream to store a snapshot
+
 
 @dataclass(frozen=True, slots=True)
 class StreamLimits:
@@ -62,6 +64,7 @@ class NatsPublisher:
         self._nc: Client | None = None
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._ensuring: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
         self._last_error = ""
         self._stopping = False
@@ -151,8 +154,21 @@ class NatsPublisher:
             self._set(RECONNECTING, f"disconnected from NATS ({self._last_error or 'connection lost'}); reconnecting")
 
     async def _on_reconnected(self) -> None:
-        with contextlib.suppress(Exception):
-            await self._ensure()
+        # A server that just restarted may not have JetStream ready yet: keep trying, in the background.
+        if self._ensuring is None or self._ensuring.done():
+            self._ensuring = asyncio.get_running_loop().create_task(self._ensure_until_ready(), name="hub-ensure")
+
+    async def _ensure_until_ready(self) -> None:
+        backoff = Backoff(base=0.2, cap=5.0)
+        nc = self._nc
+        while not self._stopping and nc is not None and nc.is_connected:
+            try:
+                await self._ensure()
+                return
+            except Exception as exc:
+                wait = backoff.delay()
+                self._set(RECONNECTING, f"JetStream not ready on {self.connected_url}: {exc}; retrying in {wait:.1f}s")
+                await asyncio.sleep(wait)
 
     @property
     def ready(self) -> bool:
@@ -171,6 +187,22 @@ class NatsPublisher:
             return False
         return True
 
+    async def publish_stored(self, subject: str, body: bytes, headers: dict[str, str] | None = None) -> bool:
+        """Publish and wait for the stream's acknowledgement: True only once the message is stored.
+
+        For snapshots: a reader that re-joins takes the last stored one, so the hub must know it is there
+        (a cluster electing a new stream leader can lose a plain publish silently)."""
+        nc = self._nc
+        if nc is None or not self._ready.is_set():
+            self.dropped += 1
+            return False
+        try:
+            await nc.jetstream().publish(subject, body, timeout=ACK_TIMEOUT, stream=wire.STREAM, headers=headers)
+        except Exception:
+            self.dropped += 1
+            return False
+        return True
+
     async def put(self, key: str, body: bytes) -> bool:
         """Set a KV key (a plain publish on its subject: last values need no acknowledgement)."""
         return await self.publish(wire.kv_subject(key), body)
@@ -183,6 +215,8 @@ class NatsPublisher:
                 await nc.flush(timeout=1)
             with contextlib.suppress(Exception):
                 await nc.close()
+        if self._ensuring is not None:
+            self._ensuring.cancel()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

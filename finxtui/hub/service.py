@@ -163,8 +163,8 @@ class Hub:
         assert pub is not None
         headers = self._headers(hb)
         headers[wire.H_ROLLUP] = "sub"
-        if await pub.publish(wire.subject(hb.source, hb.pair, wire.SNAP), encode_dict(book_line(hb, None, self.epoch)),
-                             headers):
+        body = encode_dict(book_line(hb, None, self.epoch))
+        if await pub.publish_stored(wire.subject(hb.source, hb.pair, wire.SNAP), body, headers):
             hb.snap_seq, hb.snap_at, hb.gen = hb.seq, self.clock(), pub.generation
 
     # -- periodic -------------------------------------------------------------------------------------

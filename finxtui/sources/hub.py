@@ -382,7 +382,7 @@ class HubSource:
     # -- the connection -------------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        backoff = Backoff(base=0.5, cap=10.0)
+        backoff = Backoff(base=0.5, cap=5.0)
         errors: list[str] = []
 
         async def on_error(exc: Exception) -> None:
