@@ -48,6 +48,7 @@ HUB = "hub"  # the source name of the hub's own health row
 QUEUE_SIZE = 5_000  # hub messages waiting for the reader before the consumers wait
 STALE_QUEUE = 1.0  # seconds a message may wait for the reader before its book is re-joined instead
 STUCK_AFTER = 3.0  # seconds a book may stand still while the hub's heartbeat says it moved
+JOIN_TIMEOUT = 10.0  # seconds one (re-)join of a book may take before it is tried again
 PENDING_LIMIT = 50_000  # messages nats-py may hold per consumer beyond the queue (then flow control holds)
 
 
@@ -317,7 +318,8 @@ class HubSource:
     @staticmethod
     async def _unsubscribe(sub: Any) -> None:
         with contextlib.suppress(Exception):
-            await sub.unsubscribe()
+            async with asyncio.timeout(2):
+                await sub.unsubscribe()
 
     async def _chan_loop(self, key: tuple[str, str]) -> None:
         """Join (and re-join, when woken) one book: snapshot first, then the consumer after it."""
@@ -331,7 +333,8 @@ class HubSource:
             if chan is None or js is None:
                 return
             try:
-                await self._join(chan, js)
+                async with asyncio.timeout(JOIN_TIMEOUT):  # a server busy electing leaders must not hang a book
+                    await self._join(chan, js)
                 backoff.failures = 0
             except asyncio.CancelledError:
                 raise
