@@ -90,3 +90,23 @@ async def test_tail_with_a_hub_that_is_not_there_exits_cleanly() -> None:
     assert proc.returncode == 0, err.decode()
     assert b"Traceback" not in err
     assert b'"state":"stale"' in out and b"cannot reach" in out
+
+
+async def test_the_python_api_opens_a_hub(manual_sim: Simulator, nats_server: NatsServer) -> None:
+    from finxtui.api import open_source
+    from finxtui.config import Config
+    from finxtui.sources.demo import demo_config
+    from tests.hub.conftest import sim_top, top
+
+    hub = await start_hub(manual_sim, [nats_server.url])
+    try:
+        await move(manual_sim, 50)
+        await until(lambda: hub.registry.book("bitfinex", "BTC:USD") is not None, what="the hub's book")
+        async with open_source(nats_server.url, venues=["bitfinex"], pairs=["BTC:USD"],
+                               config=demo_config(Config(), manual_sim)) as source:
+            async for event in source:
+                if isinstance(event, BookUpdate):
+                    assert top(event.book) == sim_top(manual_sim, "bitfinex", "BTC:USD")
+                    break
+    finally:
+        await hub.stop()
