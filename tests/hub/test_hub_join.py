@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import nats
@@ -104,9 +105,10 @@ async def test_the_python_api_opens_a_hub(manual_sim: Simulator, nats_server: Na
         await until(lambda: hub.registry.book("bitfinex", "BTC:USD") is not None, what="the hub's book")
         async with open_source(nats_server.url, venues=["bitfinex"], pairs=["BTC:USD"],
                                config=demo_config(Config(), manual_sim)) as source:
-            async for event in source:
-                if isinstance(event, BookUpdate):
-                    assert top(event.book) == sim_top(manual_sim, "bitfinex", "BTC:USD")
-                    break
+            want = sim_top(manual_sim, "bitfinex", "BTC:USD")
+            async with asyncio.timeout(15):  # the last snapshot, then the deltas after it, reach the market's book
+                async for event in source:
+                    if isinstance(event, BookUpdate) and top(event.book) == want:
+                        break
     finally:
         await hub.stop()
