@@ -47,7 +47,8 @@ def env() -> dict[str, str]:
 
 # -- the reader (a child process) ------------------------------------------------------------------------
 
-async def read(url: str, seconds: float, warm: float) -> dict[str, Any]:
+async def read(url: str, flags: Path, index: int) -> dict[str, Any]:
+    """Read until ``flags/stop`` appears; measure between ``flags/start`` and then (``flags/ready-N`` says we read)."""
     from finxtui.config import Config
     from finxtui.model.events import BookUpdate
     from finxtui.sources import HubSource
@@ -57,28 +58,46 @@ async def read(url: str, seconds: float, warm: float) -> dict[str, Any]:
     source = HubSource(url, cfg, venues=[VENUE], pairs=pairs, hub_status=False)
     lags: list[float] = []
     events = 0
-    start = time.monotonic()
-    cpu0 = None
-    try:
-        async with asyncio.timeout(warm + seconds):
-            async for event in source:
-                if cpu0 is None and time.monotonic() - start >= warm:
-                    cpu0 = time.process_time()
-                if cpu0 is not None:
-                    events += 1
-                    if isinstance(event, BookUpdate) and event.ts:
-                        lags.append(time.time() - event.ts)
-    except TimeoutError:
-        pass
-    cpu = time.process_time() - (cpu0 if cpu0 is not None else time.process_time())
+    state = {"measuring": False, "cpu0": 0.0, "cpu": 0.0, "t0": 0.0, "t": 0.0}
+
+    async def watch() -> None:
+        while not (flags / "start").exists():
+            await asyncio.sleep(0.05)
+        state.update(measuring=True, cpu0=time.process_time(), t0=time.monotonic())
+        while not (flags / "stop").exists():
+            await asyncio.sleep(0.05)
+        state.update(measuring=False, cpu=time.process_time() - state["cpu0"], t=time.monotonic() - state["t0"])
+
+    watcher = asyncio.create_task(watch())
+    ready = False
+    async with asyncio.timeout(600):
+        async for event in source:
+            if not ready and isinstance(event, BookUpdate):
+                ready = True
+                (flags / f"ready-{index}").touch()
+            if state["measuring"]:
+                events += 1
+                if isinstance(event, BookUpdate) and event.ts:
+                    lags.append(time.time() - event.ts)
+            elif watcher.done():
+                break
     await source.stop()
-    return {"events": events, "lags": lags, "cpu": cpu, "resyncs": source.resyncs, "rejected": source.rejected}
+    return {"events": events, "lags": lags, "cpu": state["cpu"], "seconds": state["t"], "resyncs": source.resyncs,
+            "rejected": source.rejected}
 
 
 def reader_main(args: argparse.Namespace) -> int:
-    result = asyncio.run(read(args.hub, args.seconds, args.warm))
+    result = asyncio.run(read(args.hub, Path(args.flags), args.index))
     Path(args.out).write_text(json.dumps(result))
     return 0
+
+
+def wait_until(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(0.1)
 
 
 # -- the run --------------------------------------------------------------------------------------------
@@ -144,34 +163,40 @@ async def connections(sim_url: str) -> dict[str, int]:
 
 
 def measure_hub(n: int, args: argparse.Namespace, hub: Proc, nats: Proc, sim_url: str, url: str) -> dict[str, Any]:
-    outs = [Path(tempfile.mkstemp(prefix="finx-bench-reader-", suffix=".json")[1]) for _ in range(n)]
-    readers = [Proc([sys.executable, str(Path(__file__).resolve()), "reader", "--hub", url, "--seconds",
-                     str(args.seconds), "--warm", str(args.warm), "--out", str(out)]) for out in outs]
+    flags = Path(tempfile.mkdtemp(prefix="finx-bench-flags-"))
+    outs = [flags / f"out-{i}.json" for i in range(n)]
+    readers = [Proc([sys.executable, str(Path(__file__).resolve()), "reader", "--hub", url, "--flags", str(flags),
+                     "--index", str(i), "--out", str(out)]) for i, out in enumerate(outs)]
+    # Python processes starting on two cores take a while: measure only once every reader reads.
+    wait_until(lambda: len(list(flags.glob("ready-*"))) == n, 300, f"{n} readers to read")
     time.sleep(args.warm)
+    (flags / "start").touch()
     hub0, nats0, t0 = hub.cpu(), nats.cpu(), time.monotonic()
     time.sleep(args.seconds / 2)
     conns = asyncio.run(connections(sim_url))
     time.sleep(args.seconds / 2)
     hub_cpu, nats_cpu, elapsed = hub.cpu() - hub0, nats.cpu() - nats0, time.monotonic() - t0
+    (flags / "stop").touch()
     for reader in readers:
-        reader.proc.wait(args.seconds + args.warm + 60)
+        reader.proc.wait(120)
         reader.stop()
     results = [json.loads(out.read_text()) for out in outs]
-    for out in outs:
-        out.unlink()
+    shutil.rmtree(flags, ignore_errors=True)
     lags = sorted(lag for r in results for lag in r["lags"])
     return {"clients": n, "hub_cpu": hub_cpu / elapsed, "nats_cpu": nats_cpu / elapsed,
-            "reader_cpu": sum(r["cpu"] for r in results) / n / args.seconds,
-            "events_per_reader": sum(r["events"] for r in results) / n / args.seconds,
+            "reader_cpu": sum(r["cpu"] / r["seconds"] for r in results) / n,
+            "events_per_reader": sum(r["events"] / r["seconds"] for r in results) / n,
             "lag_p50_ms": quantile(lags, 0.5) * 1000 if lags else None,
             "lag_p99_ms": quantile(lags, 0.99) * 1000 if lags else None,
-            "resyncs": sum(r["resyncs"] for r in results), "rejected": sum(r["rejected"] for r in results),
+            "joins": sum(r["resyncs"] for r in results), "rejected": sum(r["rejected"] for r in results),
             "connections": conns}
 
 
-def measure_standalone(n: int, args: argparse.Namespace, sim: Any) -> dict[str, Any]:
+def measure_standalone(n: int, args: argparse.Namespace, sim: Any, hub_conns: int) -> dict[str, Any]:
     tails = [Proc([sys.executable, "-m", "finxtui", "tail", VENUE, "--endpoint", f"{sim.url}/{VENUE}", "--quiet",
-                   "--seconds", str(args.seconds + args.warm + 30)]) for _ in range(n)]
+                   "--seconds", "600"]) for _ in range(n)]
+    wait_until(lambda: asyncio.run(connections(sim.url)).get(VENUE, 0) >= hub_conns + n, 300,
+               f"{n} standalone clients to connect")
     time.sleep(args.warm)
     cpu0, t0 = [t.cpu() for t in tails], time.monotonic()
     time.sleep(args.seconds / 2)
@@ -180,7 +205,8 @@ def measure_standalone(n: int, args: argparse.Namespace, sim: Any) -> dict[str, 
     cpu = sum(t.cpu() - c for t, c in zip(tails, cpu0, strict=True)) / (time.monotonic() - t0)
     for tail in tails:
         tail.stop()
-    return {"clients": n, "total_cpu": cpu, "cpu_per_client": cpu / n, "connections": conns}
+    return {"clients": n, "total_cpu": cpu, "cpu_per_client": cpu / n,
+            "connections": {k: v - (hub_conns if k == VENUE else 0) for k, v in conns.items()}}
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -196,7 +222,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         rows = []
         for n in args.clients:
             via_hub = measure_hub(n, args, hub, nats, sim.url, url)
-            standalone = measure_standalone(n, args, sim)
+            standalone = measure_standalone(n, args, sim, via_hub["connections"].get(VENUE, 0))
             rows.append({"hub": via_hub, "standalone": standalone})
             print(f"{n} clients: hub {via_hub}; standalone {standalone}", file=sys.stderr)
         return {"benchmark": "hub_fanout", "rate": args.rate, "seconds": args.seconds, "venue": VENUE, "rows": rows}
@@ -228,7 +254,7 @@ def report(data: dict[str, Any]) -> str:
         lines.append(f"| {h['clients']} | {pct(h['hub_cpu'])} | {pct(h['nats_cpu'])} | {pct(h['reader_cpu'])} | "
                      f"{fmt(h['events_per_reader'], 0)} | {fmt(h['lag_p50_ms'] or 0, 1)} ms | "
                      f"{fmt(p99 or 0, 1)} ms {verdict(ok)} | {conns} | "
-                     f"{s['connections'].get(data['venue'], 0) - h['connections'].get(data['venue'], 0)} | "
+                     f"{s['connections'].get(data['venue'], 0)} | "
                      f"{pct(s['total_cpu'])} | {pct(total)} |")
     return "\n".join(lines)
 
@@ -238,13 +264,13 @@ def main() -> int:
     sub = parser.add_subparsers(dest="mode")
     reader = sub.add_parser("reader")
     reader.add_argument("--hub", required=True)
-    reader.add_argument("--seconds", type=float, required=True)
-    reader.add_argument("--warm", type=float, default=2.0)
+    reader.add_argument("--flags", required=True)
+    reader.add_argument("--index", type=int, required=True)
     reader.add_argument("--out", required=True)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 5, 20])
     parser.add_argument("--rate", type=float, default=5000)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--warm", type=float, default=3.0)
+    parser.add_argument("--warm", type=float, default=2.0, help="seconds after every client reads, before measuring")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     if args.mode == "reader":
