@@ -112,3 +112,30 @@ async def test_the_python_api_opens_a_hub(manual_sim: Simulator, nats_server: Na
                         break
     finally:
         await hub.stop()
+
+
+async def test_with_bitmex_keys_the_account_comes_from_bitmex_and_the_market_from_the_hub(
+        manual_sim: Simulator, nats_server: NatsServer) -> None:
+    from finxtui.model.events import Position, Status
+    from finxtui.sources.account import HubWithAccount
+
+    hub = await start_hub(manual_sim, [nats_server.url])
+    try:
+        cfg = client(manual_sim, nats_server.url).config  # the simulator's endpoints and its demo account keys
+        assert cfg.credentials.bitmex
+        source = HubWithAccount(client(manual_sim, nats_server.url), cfg)
+        assert source.has_account
+        async with Reader(source) as reader:
+            await move(manual_sim, 50)
+            manual_sim.advance(2.0)  # the account's periodic updates are due on the venue's clock
+            await until(lambda: any(isinstance(e, Status) and e.scope == "account" and e.state == "live"
+                                    for e in reader.events), 15, "the account live")
+            await until(lambda: any(isinstance(e, BookUpdate) and e.source == "bitmex" for e in reader.events),
+                        what="BitMEX's book through the hub")
+            await settled(manual_sim, hub, source.hub)
+            # One BitMEX connection for the hub's market data, one private one for this monitor's account.
+            assert manual_sim.stats()["connections"]["bitmex"] == 2
+            positions = [e for e in reader.events if isinstance(e, Position)]
+            assert positions or any(e.type == "margin" for e in reader.events), "account data arrived"
+    finally:
+        await hub.stop()
