@@ -174,7 +174,7 @@ class HubSource:
         while True:
             if self._control:
                 return self._control.popleft()
-            if self._stopped and self._queue.empty():
+            if self._stopped:
                 raise StopAsyncIteration
             item = await self._queue.get()
             if item is None:
