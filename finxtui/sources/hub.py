@@ -487,6 +487,8 @@ class HubSource:
     def _watchdog(self) -> None:
         """Twice a second: the hub's heartbeat, and books that stand still while the hub's moved on."""
         now = time.monotonic()
+        if self._beat.get("state") == "stopped":
+            return  # said so already: "the hub stopped"
         if self._beat_at and now - self._beat_at > wire.HEARTBEAT_STALE:
             since = time.strftime("%H:%M:%S", time.gmtime(self.clock() - (now - self._beat_at)))
             self._set_hub(STALE, f"no heartbeat from the hub since {since} UTC (hub stopped?)")

@@ -21,6 +21,7 @@ async def test_a_hub_restart_is_a_new_epoch_and_the_reader_rejoins(
         await hub.stop()
         await until(lambda: reader.state("hub") == STALE and reader.state("bitfinex") == STALE,
                     what="the hub's stop to show")
+        assert reader.statuses("hub")[-1][1] == "the hub stopped", "a clean stop is said as such"
         await move(manual_sim, 100)  # the market moves on while no hub publishes
         hub = await start_hub(manual_sim, [nats_server.url])
         try:
