@@ -116,6 +116,26 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--config", type=Path, default=None, help="config file (default: the user config dir)")
     rep.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
     rep.set_defaults(func=cmd_replay)
+
+    hub = sub.add_parser("hub", help="connect to each venue once and publish every event on NATS, with HTTP",
+                         description="Read each venue once (public data only), keep the books, publish every "
+                                     "normalized event on NATS JetStream and serve the books over HTTP, until "
+                                     "interrupted. Monitors, tail and record read it with --hub URL.")
+    hub.add_argument("--nats", default=None, metavar="URL[,URL...]",
+                     help="NATS server(s) to publish to, e.g. nats://127.0.0.1:4222 (several: one cluster); "
+                          "without it the hub serves HTTP only")
+    hub.add_argument("--http", default="127.0.0.1:8780", metavar="HOST:PORT",
+                     help="where to serve the read-only HTTP API (default 127.0.0.1:8780; port 0 picks one)")
+    hub.add_argument("--pair", action="append", default=[], metavar="PAIR",
+                     help="pair to carry (repeatable; default: the watchlist)")
+    hub.add_argument("--replicas", type=_positive_int, default=1,
+                     help="stream and bucket replicas (a JetStream cluster of at least that many nodes)")
+    hub.add_argument("--storage", choices=("memory", "file"), default="memory",
+                     help="JetStream storage of the stream (default memory)")
+    hub.add_argument("--max-age", type=_positive_float, default=120.0, metavar="SECONDS",
+                     help="how long the stream keeps a message (default 120)")
+    _data_options(hub, single=False)
+    hub.set_defaults(func=cmd_hub)
     return parser
 
 
@@ -142,6 +162,9 @@ def _data_options(parser: argparse.ArgumentParser, *, single: bool) -> None:
     parser.add_argument("--seed", type=int, default=7, help="with --demo: the simulator's seed (default 7)")
     parser.add_argument("--config", type=Path, default=None, help="config file (default: the user config dir)")
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
+    if parser.prog.split()[-1] != "hub":
+        parser.add_argument("--hub", default=None, metavar="URL[,URL...]",
+                            help="read market data from a finx-tui hub on NATS (several URLs: one cluster)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -174,6 +197,16 @@ def _load(args: argparse.Namespace, single_source: str | None = None) -> Any:
         else:
             source, url = parse_endpoint(text)
             cfg = cfg.with_endpoint(source, url)
+    hub = getattr(args, "hub", None)
+    if hub:
+        from finxtui.wire.hub import servers
+
+        if getattr(args, "demo", False) or getattr(args, "replay", None):
+            raise ConfigError("--hub reads from a hub: it does not go with --demo or --replay")
+        try:
+            servers(hub)
+        except ValueError as exc:
+            raise ConfigError(f"--hub {hub!r}: {exc}") from None
     for warning in cfg.warnings:
         print(f"finx-tui: warning: {warning}", file=sys.stderr)
     return cfg
@@ -314,6 +347,22 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from finxtui.commands.replay import run_replay
 
     return run_replay(cfg, args)
+
+
+# -- hub --------------------------------------------------------------------------------------------------
+
+def cmd_hub(args: argparse.Namespace) -> int:
+    from finxtui.config import ConfigError
+    from finxtui.logs import setup_logging
+
+    try:
+        cfg = _load(args)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    setup_logging(args.log_level or cfg.log_level, secrets=cfg.credentials.secrets())
+    from finxtui.commands.hub import run_hub
+
+    return asyncio.run(run_hub(cfg, args))
 
 
 # -- sim --------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import sys
 
 # Everything but the UI itself. The commands import the UI only inside the function that runs it.
 CORE = ("finxtui.model", "finxtui.wire", "finxtui.config", "finxtui.logs", "finxtui.feeds", "finxtui.sim",
-        "finxtui.record", "finxtui.sources", "finxtui.commands", "finxtui.cli")
+        "finxtui.record", "finxtui.sources", "finxtui.hub", "finxtui.commands", "finxtui.cli")
 
 SCRIPT = f"""
 import importlib, pkgutil, sys

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from finxtui.config import Config
 from finxtui.model.pairs import canonical
 from finxtui.record.writer import Recorder, RecordError
-from finxtui.sources import LiveSource, Source, embedded_simulator
+from finxtui.sources import HubSource, LiveSource, Source, embedded_simulator
 from finxtui.wire.venues import SOURCES
 
 log = logging.getLogger("finxtui.record")
@@ -216,8 +216,12 @@ async def run_record(cfg: Config, args: argparse.Namespace) -> int:
                 rate = getattr(args, "rate", None)
                 cfg, _sim = await stack.enter_async_context(embedded_simulator(cfg, seed=args.seed, rate=rate))
                 recorder.add_secrets(cfg.credentials.secrets())
-            sources: dict[str, Source] = {venue: LiveSource(cfg, venues=[venue], pairs=pairs, depth=args.depth)
-                                          for venue, pairs in plan.items()}
+            sources: dict[str, Source] = {}
+            for venue, pairs in plan.items():
+                if getattr(args, "hub", None):  # one reader per venue, as from the venues: books as of their frames
+                    sources[venue] = HubSource(args.hub, cfg, venues=[venue], pairs=pairs, hub_status=False)
+                else:
+                    sources[venue] = LiveSource(cfg, venues=[venue], pairs=pairs, depth=args.depth)
             for source, pairs in plan.items():
                 log.info("recording %s: %s", source, ", ".join(pairs))
             for note in recorder.repairs:

@@ -17,14 +17,18 @@ import orjson
 
 from finxtui.config import Config
 from finxtui.model.events import Event
-from finxtui.sources import LiveSource, ReplaySource, Source, embedded_simulator
+from finxtui.sources import HubSource, LiveSource, ReplaySource, Source, embedded_simulator
+from finxtui.wire.lines import encode as encode_line
 
 FLUSH_EVERY = 0.05  # seconds: a pipe reader sees lines promptly without a write per event
 
 
 @contextlib.asynccontextmanager
 async def _source(cfg: Config, args: argparse.Namespace, pairs: list[str]) -> AsyncIterator[Source]:
-    """The one-venue source ``tail`` reads: a recording, the embedded demo, or the venue itself."""
+    """The one-venue source ``tail`` reads: a recording, a hub, the embedded demo, or the venue itself."""
+    if getattr(args, "hub", None):
+        yield HubSource(args.hub, cfg, venues=[args.source], pairs=pairs, hub_status=False)
+        return
     if args.replay:
         yield ReplaySource(args.replay, speed=args.speed, venues=[args.source], pairs=pairs)
         return
@@ -71,7 +75,7 @@ async def run_tail(cfg: Config, args: argparse.Namespace, pairs: list[str]) -> i
             async for event in events:
                 count += 1
                 if not quiet:
-                    out.write(orjson.dumps(event.to_dict(depth)))
+                    out.write(encode_line(event, depth))
                     out.write(b"\n")
                     pending = True
                     now = loop.time()

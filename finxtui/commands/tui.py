@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 from finxtui.config import Config
-from finxtui.sources import DemoSource, LiveSource, Source
+from finxtui.sources import DemoSource, HubSource, LiveSource, Source
+from finxtui.sources.account import HubWithAccount
 
 COLOR_SYSTEMS = {"truecolor": "truecolor", "256": "256", "16": "standard"}
 
@@ -34,7 +35,17 @@ def run_app(cfg: Config, source: Source, *, mouse: bool = True, log_path: Path |
     return int(result or app.return_code or 0)
 
 
+def hub_source(cfg: Config, servers: str) -> Source:
+    """The monitor's source on a hub: market data from it; with BitMEX keys, the account from BitMEX itself."""
+    hub = HubSource(servers, cfg)
+    return HubWithAccount(hub, cfg) if cfg.credentials.bitmex and "bitmex" in hub.venues else hub
+
+
 def run_tui(cfg: Config, args: argparse.Namespace, log_path: Path | None = None) -> int:
-    """The monitor on the venues of ``cfg``, or with ``--demo`` on the embedded simulator."""
-    source: Source = DemoSource(cfg, seed=args.seed, rate=args.rate) if args.demo else LiveSource(cfg)
+    """The monitor on the venues of ``cfg``, on a hub with ``--hub``, or with ``--demo`` on the simulator."""
+    source: Source
+    if getattr(args, "hub", None):
+        source = hub_source(cfg, args.hub)
+    else:
+        source = DemoSource(cfg, seed=args.seed, rate=args.rate) if args.demo else LiveSource(cfg)
     return run_app(cfg, source, mouse=not args.no_mouse, log_path=log_path)
