@@ -171,6 +171,10 @@ class Status:
 
     def to_dict(self, depth: int = 10) -> dict:
         out = {"type": "status", "source": self.source, "state": self.state, "detail": self.detail, "ts": self.ts}
+        if self.state == OFF:
+            # The tail contract's states end at "error", and to a script a source it cannot read is one; the
+            # flag keeps "no key, by choice" apart from a fault for readers that care (the monitor via a hub).
+            out["state"], out["off"] = "error", True
         if self.scope:
             out["scope"] = self.scope
         return out

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from finxtui.model.events import Bar, Event, Instrument, Status, Tick, Trade
+from finxtui.model.events import OFF, Bar, Event, Instrument, Status, Tick, Trade
 
 
 class LineError(ValueError):
@@ -75,8 +75,10 @@ def decode(obj: dict[str, Any]) -> Event:
         return Bar(source, _str(obj, "pair"), _num(obj, "o"), _num(obj, "h"), _num(obj, "l"), _num(obj, "c"),
                    _num(obj, "v"), _num(obj, "ts"))
     if kind == "status":
-        return Status(source, _str(obj, "state"), str(obj.get("detail", "")), _num(obj, "ts"),
-                      str(obj.get("scope", "")))
+        state = _str(obj, "state")
+        if state == "error" and obj.get("off") is True:
+            state = OFF
+        return Status(source, state, str(obj.get("detail", "")), _num(obj, "ts"), str(obj.get("scope", "")))
     if kind == "instrument":
         inverse = obj.get("inverse")
         if not isinstance(inverse, bool):

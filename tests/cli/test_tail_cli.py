@@ -165,3 +165,24 @@ def test_bitmex_demo_prints_orders_and_fills() -> None:
         assert {"source", "pair", "symbol", "order_id", "exec_id", "side", "price", "qty", "ts"} <= set(f)
         assert f["price"] > 0 and f["qty"] > 0 and f["ts"] > 1e9
         assert f["order_id"] in {o["order_id"] for o in orders}
+
+
+def test_a_source_without_its_key_is_an_error_line_flagged_off() -> None:
+    """No key is "off" in the monitor, but tail's states end at "error" (DESIGN.md): the line says error, names
+    the variable to set, and carries ``"off": true`` so a reader can tell a choice from a fault."""
+    sim = subprocess.Popen([sys.executable, "-m", "finxtui", "sim", "--port", "0"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env=ENV)
+    try:
+        assert sim.stdout is not None
+        base = sim.stdout.readline().rsplit(" on ", 1)[1].strip()
+        assert base.startswith("ws://127.0.0.1:"), base
+        env = {k: v for k, v in ENV.items() if k not in ("FINX_API_KEY", "FINAZON_API_KEY")}
+        for source, var in (("finx", "FINX_API_KEY"), ("finazon", "FINAZON_API_KEY")):
+            proc = run("tail", source, "--endpoint", f"{base}/{source}", "--count", "1", "--seconds", "20", env=env)
+            assert proc.returncode == 0, proc.stderr
+            (line,) = lines(proc)
+            assert line["type"] == "status" and line["state"] == "error" and line["off"] is True, line
+            assert var in line["detail"]
+    finally:
+        sim.terminate()
+        sim.communicate(timeout=30)
