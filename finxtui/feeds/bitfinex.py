@@ -190,10 +190,13 @@ class BitfinexFeed(Feed):
         chan.last_rx = self._last_rx  # the session stamped this frame on arrival
         payload = msg[1]
         if type(payload) is list:
-            if chan.book is not None:
-                self._book(chan, payload, frame)
-            else:
+            book = chan.book
+            if book is None:
                 self._trade_snapshot(chan, payload)
+            elif len(payload) == 3 and chan.snapshotted and self._one_update(chan, book, payload):
+                pass  # the common frame: one level, applied and emitted without building a batch
+            else:
+                self._book(chan, payload, frame)
         elif payload == HEARTBEAT:
             pass
         elif payload == CHECKSUM:
@@ -204,6 +207,34 @@ class BitfinexFeed(Feed):
             pass
         else:
             self.reject(f"unknown channel message {payload!r}", frame)
+
+    def _one_update(self, chan: Channel, book: OrderBook, entry: list) -> bool:
+        """Apply one update ``[price, count, amount]`` if it is sound; False leaves it to :meth:`_book`
+        (a bulk list, or an entry to reject), with nothing applied."""
+        price, count, amount = entry
+        tp, tc, ta = type(price), type(count), type(amount)
+        if not ((tp is float or tp is int) and (tc is int or tc is float) and (ta is float or ta is int)
+                and 0 < price < 1e15 and -1e15 < amount < 1e15):
+            return False
+        if count > 0:
+            if amount > 0:
+                book.set_bid(price, amount)
+                change = (BID, price, amount)
+            elif amount < 0:
+                book.set_ask(price, -amount)
+                change = (ASK, price, -amount)
+            else:
+                return False
+        elif count == 0 and amount == 1:
+            book.set_bid(price, 0)
+            change = (BID, price, 0.0)
+        elif count == 0 and amount == -1:
+            book.set_ask(price, 0)
+            change = (ASK, price, 0.0)
+        else:
+            return False
+        self._out.append(BookUpdate(self.source, chan.pair, book, False, [change], self.clock()))
+        return True
 
     def _book(self, chan: Channel, payload: list, frame: str | bytes) -> None:
         book = chan.book
@@ -216,6 +247,7 @@ class BitfinexFeed(Feed):
             self._resubscribe(chan, f"malformed book data on {chan.pair}")
             return
         changes: list[BookChange] = []
+        add = changes.append
         if snapshot:
             bids: list[tuple[float, float]] = []
             asks: list[tuple[float, float]] = []
@@ -224,10 +256,10 @@ class BitfinexFeed(Feed):
                 if count > 0:
                     if amount > 0:
                         bids.append((price, amount))
-                        changes.append((BID, price, amount))
+                        add((BID, price, amount))
                     else:
                         asks.append((price, -amount))
-                        changes.append((ASK, price, -amount))
+                        add((ASK, price, -amount))
             book.load(bids, asks)
             chan.snapshotted = True
             self.emit(BookUpdate(self.source, chan.pair, book, True, changes, self.clock()))
@@ -237,18 +269,15 @@ class BitfinexFeed(Feed):
             price, count, amount = entry[0], entry[1], entry[2]
             if count > 0:
                 if amount > 0:
-                    book.set_bid(price, amount)
-                    changes.append((BID, price, amount))
+                    add((BID, price, amount))
                 else:
-                    book.set_ask(price, -amount)
-                    changes.append((ASK, price, -amount))
+                    add((ASK, price, -amount))
             elif amount == 1:
-                book.set_bid(price, 0)
-                changes.append((BID, price, 0.0))
+                add((BID, price, 0.0))
             else:
-                book.set_ask(price, 0)
-                changes.append((ASK, price, 0.0))
+                add((ASK, price, 0.0))
         if changes:
+            book.apply(changes)
             self.emit(BookUpdate(self.source, chan.pair, book, False, changes, self.clock()))
 
     def _checksum(self, chan: Channel, value: Any) -> None:
