@@ -198,7 +198,11 @@ async def feed_run(config: str, base: str, win: Window) -> Run:
                     start_frames, start_updates = f, updates
                     win.start()
                 continue
-            if (end is not None and f >= end) or clock() >= win.deadline:
+            # A count ends the window without a clock read an event (the bare client reads none either).
+            if end is not None:
+                if f >= end:
+                    break
+            elif clock() >= win.deadline:
                 break
         win.finish(run, feed.frames - start_frames)
         run.updates = updates - start_updates
