@@ -254,8 +254,8 @@ class Feed:
                 frame = bytes(queued.popleft().data)  # a bytearray there, as recv() would return it
                 self._credit -= 1
                 assembler = self._assembler
-                if assembler.paused:  # flow control as ``recv`` does it: below the low-water mark, read again
-                    assembler.maybe_resume()
+                if assembler.paused and len(queued) <= assembler.low:
+                    assembler.maybe_resume()  # flow control as ``recv`` does it: below the low-water mark, read again
                 self.frames += 1
                 try:
                     self.on_frame(frame)
