@@ -17,6 +17,7 @@ are read from the books' ``version`` counters (one per level change), which cost
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from collections.abc import Callable
 from typing import Any
@@ -89,6 +90,7 @@ class Meter:
         ]
         self.app: FinxApp | None = None
         self._painted: asyncio.Event | None = None
+        self.on_paint: list[Callable[[float], None]] = []  # called with time.monotonic() after each frame
 
     def next_paint(self) -> asyncio.Event:
         """An event set when the next frame has been handed to the terminal."""
@@ -111,9 +113,14 @@ class Meter:
                     self.bytes += len(renderable.render_segments(app.console))
                     self.ansi.add(clock() - t)
             original(screen, renderable)
-            if renderable is not None and self._painted is not None:
-                self._painted.set()
-                self._painted = None
+            if renderable is not None:
+                if self.on_paint:
+                    now = time.monotonic()
+                    for hook in self.on_paint:
+                        hook(now)
+                if self._painted is not None:
+                    self._painted.set()
+                    self._painted = None
 
         app._display = display  # type: ignore[method-assign]
 
@@ -137,6 +144,92 @@ class Meter:
     @staticmethod
     def delta(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
         return {k: b[k] - a[k] for k in a}
+
+
+class TickToScreen:
+    """From a frame's arrival to the first paint that shows it, for the book on screen.
+
+    Arrival is when the event loop hands the frame's bytes to the websocket (the connection's
+    ``data_received``: each frame it queues is stamped then). A frame that changes the displayed book records
+    the book's ``version`` after it; each ladder build records the version it drew; the first frame handed to
+    the terminal after a build that drew version V shows every frame up to V. Benchmark-side wrappers only
+    (the feed's instance attributes and the ladder's ``build``); the app runs as it does.
+    """
+
+    def __init__(self, app: FinxApp, meter: Meter) -> None:
+        from finxtui.feeds.session import Feed
+
+        self.app = app
+        self.samples: list[float] = []
+        self.pending: collections.deque[tuple[int, float]] = collections.deque()
+        self._built = -1
+        self._wrapped: set[int] = set()
+        original_take = Feed.__dict__["_take_queue"]
+        original_build = DepthLadder.__dict__["build"]
+        probe = self
+
+        def take_queue(feed: Feed, ws: Any) -> None:
+            original_take(feed, ws)
+            probe._stamp(feed, ws)
+
+        def build(ladder: DepthLadder, width: int, height: int) -> Any:
+            book = ladder.market.book(ladder.selection.book_source, ladder.selection.pair)
+            probe._built = book.version if book is not None else -1
+            return original_build(ladder, width, height)
+
+        Feed._take_queue = take_queue  # type: ignore[method-assign]
+        DepthLadder.build = build  # type: ignore[method-assign]
+        self._undo = [lambda: setattr(Feed, "_take_queue", original_take),
+                      lambda: setattr(DepthLadder, "build", original_build)]
+        meter.on_paint.append(self._paint)
+
+    def close(self) -> None:
+        for undo in self._undo:
+            undo()
+
+    def reset(self) -> None:
+        self.samples = []
+
+    def _shown(self) -> Any:
+        app = self.app
+        return app.state.book(app.book_source, app.selected)
+
+    def _stamp(self, feed: Any, ws: Any) -> None:
+        queue = feed._queued
+        stamps: collections.deque[float] = collections.deque()
+        receive = ws.data_received
+        clock = time.monotonic
+
+        def data_received(data: bytes) -> None:
+            n = len(queue) if queue is not None else 0
+            receive(data)
+            if queue is not None and len(queue) > n:
+                stamps.extend([clock()] * (len(queue) - n))
+
+        ws.data_received = data_received  # the transport looks it up on the instance for every read
+        if id(feed) in self._wrapped:
+            feed._stamps = stamps
+            return
+        self._wrapped.add(id(feed))
+        feed._stamps = stamps
+        on_frame = feed.on_frame
+        probe = self
+
+        def stamped(frame: Any) -> None:
+            arrived = feed._stamps.popleft() if feed._stamps else clock()
+            book = probe._shown()
+            before = book.version if book is not None else None
+            on_frame(frame)
+            if book is not None and book.version != before:
+                probe.pending.append((book.version, arrived))
+
+        feed.on_frame = stamped
+
+    def _paint(self, now: float) -> None:
+        pending = self.pending
+        built = self._built
+        while pending and pending[0][0] <= built:
+            self.samples.append(now - pending.popleft()[1])
 
 
 class LagProbe:

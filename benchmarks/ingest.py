@@ -58,6 +58,7 @@ from benchmarks.common import (
     verdict,
     write_text,
 )
+from benchmarks.ingest_procs import peers_report, probe, stream_rounds
 from finxtui.feeds.bitfinex import BitfinexFeed
 from finxtui.feeds.bitmex import BitmexFeed
 from finxtui.feeds.session import MAX_FRAME, Feed
@@ -68,6 +69,7 @@ CONFIGS = {  # name -> (venue path, feed factory kwargs)
     "bitmex-1": ("bitmex", {}),  # replay only: the bitmex recording with one row a frame
     "bitfinex": ("bitfinex", {"bulk": True}),
     "bitfinex-1": ("bitfinex", {"bulk": False}),
+    "bitmex-l2": ("bitmex", {"full_book": True}),  # the full orderBookL2 table: the one cryptofeed reads
 }
 DERIVED = {"bitmex-1": "bitmex"}
 CONNECT = {"compression": "deflate", "max_size": MAX_FRAME, "ping_interval": 20, "ping_timeout": 20,
@@ -198,7 +200,11 @@ async def feed_run(config: str, base: str, win: Window) -> Run:
                     start_frames, start_updates = f, updates
                     win.start()
                 continue
-            if (end is not None and f >= end) or clock() >= win.deadline:
+            # A count ends the window without a clock read an event (the bare client reads none either).
+            if end is not None:
+                if f >= end:
+                    break
+            elif clock() >= win.deadline:
                 break
         win.finish(run, feed.frames - start_frames)
         run.updates = updates - start_updates
@@ -302,19 +308,40 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     if not args.replay:
         return {"benchmark": "ingest", "results": results}
     replay = start_replay(recordings)
+    peers: list[dict[str, Any]] = []
     try:
         for config in configs:
-            url = replay.url + "/" + config + path_of(config)
+            venue, kwargs = CONFIGS[config]
             base = replay.url + "/" + config
-            a, b = await rounds(config, base, replay, args.rounds, args.skip, args.frames, None, url)
-            results.append(summarise(config, "replay", a, b))
-            print(f"  {config} replay: ratio {results[-1]['ratio']:.3f}", file=sys.stderr)
+            subs = await subscriptions(config)
+            for interp in args.interpreters:
+                if not interp.finx and not interp.cryptofeed:
+                    continue
+                peer = await stream_rounds(config, venue, base + path_of(config), base, subs, interp,
+                                           rounds=args.rounds, skip=args.skip, frames=args.frames,
+                                           bulk=bool(kwargs.get("bulk")), full_book=bool(kwargs.get("full_book")))
+                peers.append(peer)
+                if interp is args.interpreters[0] and "finx" in peer["clients"]:
+                    results.append(replay_result(peer))
         if args.profile:
             for config in configs:
                 await profile_feed(config, replay, args, Path(args.profile) / f"ingest-{config}.txt")
     finally:
         replay.stop()
-    return {"benchmark": "ingest", "results": results}
+    return {"benchmark": "ingest", "results": results, "peers": peers,
+            "interpreters": [vars(i) for i in args.interpreters]}
+
+
+def replay_result(peer: dict[str, Any]) -> dict[str, Any]:
+    """The project's feed on the main interpreter, in the shape of a live-phase row."""
+    f = peer["clients"]["finx"]
+    runs = peer["runs"]
+    return {"config": peer["config"], "phase": "replay", "rounds": len(runs["finx"]), "bare_fps": peer["bare_fps"],
+            "feed_fps": f["fps"], "feed_updates_per_s": f["ups"], "updates_per_frame": f["updates_per_frame"],
+            "ratio": f["ratio"], "ratio_iqr": f["ratio_iqr"], "ratios": f["ratios"],
+            "bare_cpu": median(r["cpu"] / r["wall"] for r in runs["bare"] if r["wall"]), "feed_cpu": f["cpu"],
+            "server_cpu_bare": None, "server_cpu_feed": None, "cpu_normalised_ratio": f["ratio_cpu"],
+            "feed_notes": f["notes"]}
 
 
 async def profile_feed(config: str, server: Child, args: argparse.Namespace, out: Path) -> None:
@@ -352,12 +379,20 @@ def report(data: dict[str, Any]) -> str:
             f"| {r['config']} | {server} | {fmt(r['bare_fps'], 0)} | {fmt(r['feed_fps'], 0)} | "
             f"{fmt(r['feed_updates_per_s'], 0)} ({r['updates_per_frame']:.1f}) | **{r['ratio']:.2f}** "
             f"({q1:.2f}–{q3:.2f}) | {r['bare_cpu']:.0%} / {r['feed_cpu']:.0%} | "
-            f"{r['server_cpu_bare']:.0%} / {r['server_cpu_feed']:.0%} | {target} |")
+            f"{_pct(r['server_cpu_bare'])} / {_pct(r['server_cpu_feed'])} | {target} |")
     bad = [(r["config"], r["phase"], n) for r in data["results"] for n in r["feed_notes"]
            if n.get("rejected") or n.get("resyncs")]
     if bad:
         lines.append(f"\nWARNING: feed rejected frames or resynced during a run: {bad}")
+    if data.get("peers"):
+        lines += ["", "Against cryptofeed and a bare client on each interpreter (pre-framed replay, each client in a "
+                  "process of its own, rounds alternating, medians; ratios are same-run):", "",
+                  peers_report(data["peers"], data.get("interpreters", []))]
     return "\n".join(lines)
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
 
 
 def targets(data: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -370,12 +405,18 @@ def targets(data: dict[str, Any]) -> list[tuple[str, str, str]]:
                 f"ingest {r['config']} (batched, {r['updates_per_frame']:.1f} updates a frame): same ratio")
         rows.append((name, f"{r['ratio']:.2f} ({fmt(r['feed_fps'], 0)} vs {fmt(r['bare_fps'], 0)} frames/s)",
                      f"{verdict(r['ratio'] >= 0.6)} / {verdict(r['ratio'] >= 0.7)} / {verdict(r['ratio'] >= 0.8)}"))
+    for p in data.get("peers", []):
+        if "finx_over_cryptofeed" not in p:
+            continue
+        x, xc = p["finx_over_cryptofeed"], p["finx_over_cryptofeed_cpu"]
+        rows.append((f"ingest {p['config']} on Python {p['python']}: ≥ 1.25x cryptofeed {p['cryptofeed_version']}",
+                     f"{x:.2f}x frames/s ({xc:.2f}x per CPU-second)", verdict(x >= 1.25)))
     return rows
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description="ingest throughput: feed vs bare websockets client, A-B-A")
-    parser.add_argument("--rounds", type=int, default=7, help="feed runs per config (bare runs: one more)")
+    parser.add_argument("--rounds", type=int, default=3, help="feed runs per config (bare runs: one more)")
     parser.add_argument("--seconds", type=float, default=2.0, help="length of a live-simulator run")
     parser.add_argument("--frames", type=int, default=50_000, help="frames per replay run")
     parser.add_argument("--skip", type=int, default=3000, help="frames before measuring (snapshots, warm-up)")
@@ -385,15 +426,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--no-replay", dest="replay", action="store_false", help="only the live-simulator phase")
     parser.add_argument("--profile", default=None, metavar="DIR",
                         help="also profile one replay run per stream with pyinstrument (pip install pyinstrument)")
+    parser.add_argument("--python", action="append", default=[], metavar="PATH",
+                        help="another interpreter to run the replay clients on as well (e.g. a Python 3.13 with "
+                             "cryptofeed 3 and the feeds' imports); this one always runs")
     parser.add_argument("--json", default=None, help="also write every figure to this file")
     args = parser.parse_args(argv)
+    args.interpreters = [probe(p) for p in [sys.executable, *args.python]]
     info = machine()
     args.tmp = Path(tempfile.mkdtemp(prefix="finx-ingest-"))  # recorded frames, removed at the end
     try:
         data = asyncio.run(bench(args))
     finally:
         shutil.rmtree(args.tmp, ignore_errors=True)
-    del args.tmp
+    del args.tmp, args.interpreters
     data["args"] = vars(args)
     publish("ingest", info, data, report, args.json)
     return data

@@ -56,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=ORDER, default=list(ORDER))
     parser.add_argument("--quick", action="store_true", help="short settings (a smoke run, noisier figures)")
     parser.add_argument("--json", default=None, help="write every figure of every benchmark to this file")
+    parser.add_argument("--python", action="append", default=[], metavar="PATH",
+                        help="ingest: also run the replay clients on this interpreter (Python 3.13 + cryptofeed 3)")
     parser.add_argument("--from-json", default=None, metavar="FILE", help="only print the report of a saved run")
     args = parser.parse_args(argv)
     if args.from_json:
@@ -74,7 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="finx-bench-") as tmp:
             for name in ORDER:
                 if name in args.only:
-                    results[name] = run(name, QUICK[name] if args.quick else [], Path(tmp) / f"{name}.json")
+                    extra = (QUICK[name] if args.quick else []) + (
+                        [a for p in args.python for a in ("--python", p)] if name == "ingest" else [])
+                    results[name] = run(name, extra, Path(tmp) / f"{name}.json")
         info_end = machine()
         elapsed = time.time() - started
     lines = ["# finx-tui benchmarks", "",

@@ -34,6 +34,7 @@ from benchmarks.apphelp import (
     SIZE,
     LagProbe,
     Meter,
+    TickToScreen,
     all_live,
     bench_app,
     book_ready,
@@ -53,13 +54,15 @@ from benchmarks.common import (
     write_text,
 )
 from finxtui.model.book import ASK, BID, OrderBook
+from finxtui.ui.widgets.ladder import DepthLadder
 
 
 async def window(app: Any, meter: Meter, control: Control, sim: Any, rate: float, warm: float,
-                 seconds: float) -> dict[str, Any]:
+                 seconds: float, tick: TickToScreen) -> dict[str, Any]:
     await control.rate(rate)
     await asyncio.sleep(warm)
     probe = LagProbe()
+    tick.reset()
     sent0, steps0 = await sim_frames(control)
     s0 = meter.snapshot()
     sc0 = sim.cpu()
@@ -67,6 +70,7 @@ async def window(app: Any, meter: Meter, control: Control, sim: Any, rate: float
     probe.start()
     await asyncio.sleep(seconds)
     lags = await probe.stop()
+    ticks = tick.samples
     s1 = meter.snapshot()
     sent1, steps1 = await sim_frames(control)
     sc1 = sim.cpu()
@@ -91,6 +95,10 @@ async def window(app: Any, meter: Meter, control: Control, sim: Any, rate: float
         "cpu": d["cpu"] / wall, "ui_cpu": (d["paint_cpu"] + d["poll_cpu"]) / wall,
         "paint_cpu": d["paint_cpu"] / wall, "ansi_cpu": d["ansi_cpu"] / wall, "poll_cpu": d["poll_cpu"] / wall,
         "sim_cpu": (sc1 - sc0) / wall,
+        # From a frame's arrival to the first paint showing it (the book on screen), and the ladder's interval.
+        "tick_p50_ms": quantile(ticks, 0.5) * 1000, "tick_p99_ms": quantile(ticks, 0.99) * 1000,
+        "tick_max_ms": max(ticks) * 1000 if ticks else float("nan"), "tick_samples": len(ticks),
+        "redraw_ms": 1000 / app.query_one(DepthLadder).hz,
     }
 
 
@@ -280,10 +288,12 @@ async def chart_redraw(app: Any, pilot: Any, meter: Meter, cycles: int, size: tu
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     sim = start_sim(args.rates[0], seed=args.seed)
     meter = Meter()
+    tick: TickToScreen | None = None
     try:
         async with Control(sim.url) as control:
             app = bench_app(sim.url)
             meter.attach(app)
+            tick = TickToScreen(app, meter)
             async with app.run_test(size=SIZE) as pilot:
                 if not app.wide:
                     raise RuntimeError(f"{SIZE} does not show every panel")
@@ -297,17 +307,19 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
                             profiler = Profiler(interval=0.0005, async_mode="disabled")
                             profiler.start()
-                        runs.append(await window(app, meter, control, sim, rate, args.warm, args.seconds))
+                        runs.append(await window(app, meter, control, sim, rate, args.warm, args.seconds, tick))
                         if profiler is not None:
                             profiler.stop()
                             head = (f"ui_load at {rate:g} updates/s, {args.warm + args.seconds:.0f} s (warm-up "
                                     f"included), under the profiler: that window's figures are excluded\n")
                             write_text(args.profile, head + profiler.output_text(unicode=True, show_all=False))
                             runs.pop()
-                            runs.append(await window(app, meter, control, sim, rate, args.warm, args.seconds))
+                            runs.append(await window(app, meter, control, sim, rate, args.warm, args.seconds,
+                                                     tick))
                         r = runs[-1]
                         print(f"  {rate:g}/s: cpu {r['cpu']:.0%} lag p99 {r['lag_p99_ms']:.1f} ms chart/tape builds/s "
-                              f"{r['chart_builds_per_s']:.1f}/{r['tape_builds_per_s']:.1f} "
+                              f"{r['chart_builds_per_s']:.1f}/{r['tape_builds_per_s']:.1f} tick to screen "
+                              f"p50/p99 {r['tick_p50_ms']:.0f}/{r['tick_p99_ms']:.0f} ms "
                               f"paints {r['paints_per_s']:.1f}/s applied {r['applied_ratio']:.3f}", file=sys.stderr)
                 await control.rate(0)
                 await asyncio.sleep(1.0)
@@ -323,6 +335,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 health = {s: (h.state, h.detail) for s, h in app.state.health.items()}
                 rejected = {s: getattr(f, "rejected_frames", 0) for s, f in app.source.feeds.items()}
     finally:
+        if tick is not None:
+            tick.close()
         meter.close()
         sim.stop()
     by_rate: dict[str, dict[str, Any]] = {}
@@ -341,8 +355,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 def report(data: dict[str, Any]) -> str:
     out = ["| sim rate (book updates/s) | achieved | frames applied / sent | backlog growth (frames) | "
            "level changes applied/s | lag p50 / p99 / max (ms) | paints/s | ladder build (ms) | "
-           "chart builds/s (ms) | tape builds/s (ms) | CPU (one core) | UI CPU | to terminal | sim CPU |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "chart builds/s (ms) | tape builds/s (ms) | CPU (one core) | UI CPU | to terminal | sim CPU | "
+           "tick to screen p50 / p99 (ms) |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for rate, r in data["by_rate"].items():
         out.append(
             f"| {fmt(float(rate), 0)} | {fmt(r['sim_steps_per_s'], 0)}/s | {r['applied_ratio']:.3f} | "
@@ -350,10 +365,15 @@ def report(data: dict[str, Any]) -> str:
             f"{r['lag_p99_ms']:.1f} / {r['lag_max_ms']:.0f} | {r['paints_per_s']:.1f} | {r['ladder_build_ms']:.2f} | "
             f"{r['chart_builds_per_s']:.1f} ({r['chart_build_ms']:.2f}) | "
             f"{r['tape_builds_per_s']:.1f} ({r['tape_build_ms']:.2f}) | {r['cpu']:.0%} | {r['ui_cpu']:.1%} | "
-            f"{r['kib_per_s']:.0f} KiB/s | {r['sim_cpu']:.0%} |")
+            f"{r['kib_per_s']:.0f} KiB/s | {r['sim_cpu']:.0%} | **{r['tick_p50_ms']:.0f} / {r['tick_p99_ms']:.0f}** |")
     rd = data["render"]
     q1, q3 = rd["ratio_iqr"]
     out.append("")
+    redraw = next(iter(data["by_rate"].values()), {}).get("redraw_ms", float("nan"))
+    out.append("Tick to screen: from the event loop handing a frame's bytes to the websocket to the first frame "
+               "handed to the terminal whose ladder was built from a book including it (the book on screen; "
+               "every frame that changed it, shown or not), medians of the windows. The ladder redraws every "
+               f"{redraw:.0f} ms.")
     out.append(f"One ladder refresh ({rd['levels']} levels a side, build + paint + ANSI, thread CPU time, paused "
                f"market, A-B-A): Line-API `DepthLadder` **{rd['line_api_ms']:.2f} ms** (of which build "
                f"{rd['line_api_build_ms']:.2f} ms), `Static` + `rich.table.Table` {rd['rich_table_ms']:.2f} ms "
@@ -399,6 +419,11 @@ def targets(data: dict[str, Any]) -> list[tuple[str, str, str]]:
                  f"({ch['forming_ms'] / ladder_ms:.2f}x / {ch['rescale_ms'] / ladder_ms:.2f}x the ladder refresh "
                  f"of the same run, {ladder_ms:.2f} ms)",
                  verdict(max(ch["forming_ms"], ch["rescale_ms"]) < 5)))
+    for rate, r in data["by_rate"].items():
+        limit = r["redraw_ms"] + 15
+        rows.append((f"tick to screen at {fmt(float(rate), 0)}/s: p99 ≤ one redraw interval + 15 ms "
+                     f"({limit:.0f} ms)", f"p50 {r['tick_p50_ms']:.0f} ms, p99 {r['tick_p99_ms']:.0f} ms",
+                     verdict(r["tick_p99_ms"] <= limit)))
     rd = data["render"]
     rows += [("depth render < 5 ms (build + paint + ANSI)", f"{rd['line_api_ms']:.2f} ms",
               verdict(rd["line_api_ms"] < 5)),

@@ -12,6 +12,10 @@ ASK = "ask"
 
 Level = tuple[float, float]  # (price, size)
 
+# A new size for a price already in the book leaves the sorted keys as they are: SortedDict.__setitem__ would
+# only test membership and then call this, one Python frame later. Most book updates are such size changes.
+_set_size = dict.__setitem__
+
 
 class OrderBook:
     """Price levels per side. Both sides are ascending SortedDicts; bids are read from the end.
@@ -51,18 +55,42 @@ class OrderBook:
         self.version += 1
 
     def set_bid(self, price: float, size: float) -> None:
+        bids = self.bids
         if size > 0:
-            self.bids[price] = size
-        else:
-            self.bids.pop(price, None)
+            if price in bids:
+                _set_size(bids, price, size)
+            else:
+                bids[price] = size
+        elif price in bids:
+            del bids[price]
         self.version += 1
 
     def set_ask(self, price: float, size: float) -> None:
+        asks = self.asks
         if size > 0:
-            self.asks[price] = size
-        else:
-            self.asks.pop(price, None)
+            if price in asks:
+                _set_size(asks, price, size)
+            else:
+                asks[price] = size
+        elif price in asks:
+            del asks[price]
         self.version += 1
+
+    def apply(self, changes: Iterable[tuple[str, float, float]]) -> None:
+        """Apply (side, price, size) changes in order, as :meth:`set` would one by one (a size of 0 deletes)."""
+        bids, asks = self.bids, self.asks
+        n = 0
+        for side, price, size in changes:
+            levels = bids if side == BID else asks
+            if size > 0:
+                if price in levels:
+                    _set_size(levels, price, size)
+                else:
+                    levels[price] = size
+            elif price in levels:
+                del levels[price]
+            n += 1
+        self.version += n
 
     def trim(self, depth: int) -> None:
         """Keep only the best ``depth`` levels per side (a venue window such as Bitfinex len=25)."""

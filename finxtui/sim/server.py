@@ -115,7 +115,8 @@ class Simulator:
         self.outbox = Outbox(max_buffer, backpressure=pace == math.inf)
         self.subscriptions = Subscriptions(self.market.books)
         self.dispatcher = Dispatcher(self.subscriptions, self.outbox)
-        self.pump = Pump(self.market, self.dispatcher, self.venue_clock, pace, self._on_timer, self._max_backlog)
+        self.pump = Pump(self.market, self.dispatcher, self.venue_clock, pace, self._on_timer, self._max_backlog,
+                         lambda: self.settings.market_slice)
         self.faults = Faults(self, seed=seed, spawner=self.tasks)
         self._ids = Ids(seed)
         # The venues: made once, here. FinX comes after the warm-up, so its history is anchored at the market

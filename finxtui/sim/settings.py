@@ -41,6 +41,10 @@ class SimSettings:
     finazon_max_connections: int = finazon.CONNECTION_LIMIT
     #: Finazon: a socket with no subscription and no client frame for this long is closed (1000)
     finazon_idle_close: float = 60.0
+    #: At a finite rate the market steps in slices this long, and each slice's steps go out together (one frame a
+    #: book where the protocol batches). The demo uses longer slices than a test server: a screen redraws at
+    #: 10 Hz, and every slice costs a wake-up, a dispatch and frames in the same process as the monitor.
+    market_slice: float = 0.01
     #: The venues' clock moves only when :meth:`Simulator.advance` is called (no background tasks at all):
     #: heartbeats, bars, stalls, idle and rate limits then happen exactly when a test says. Read once, when the
     #: simulator is made.

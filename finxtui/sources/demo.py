@@ -23,6 +23,11 @@ from finxtui.sources.base import Playback
 from finxtui.sources.live import LiveSource
 from finxtui.wire.venues import SOURCES
 
+#: The demo's market dispatches its steps 20 times a second, not 100: the screen redraws at 10 Hz, so nothing
+#: visible changes, and the simulator's wake-ups, dispatches and the frames they make (a frame per book and
+#: slice where the venue batches) are a third of the demo's CPU at 100 (benchmarks/idle.py).
+DEMO_MARKET_SLICE = 0.05
+
 
 def demo_config(cfg: Config, sim: Simulator) -> Config:
     """``cfg`` with every source at the simulator and the simulator's (demo) accounts."""
@@ -66,6 +71,8 @@ class DemoSource:
         self.config = config
         self.clock = clock
         self.venues: tuple[str, ...] = tuple(s for s in SOURCES if config.enabled.get(s, True))
+        if settings is None:
+            settings = SimSettings(market_slice=DEMO_MARKET_SLICE)
         self.simulator = Simulator(seed=seed, rate=rate, clock=clock, credentials=SimCredentials(), warmup=warmup,
                                    settings=settings)
         self._pairs = tuple(pairs) if pairs is not None else tuple(config.watchlist)

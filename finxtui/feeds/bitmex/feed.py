@@ -32,6 +32,7 @@ from finxtui.config import Credentials
 from finxtui.feeds.bitmex.orders import AccountOrders
 from finxtui.feeds.bitmex.rows import bad_book_rows, bin_bar, contract, margin, num, position
 from finxtui.feeds.bitmex.tables import TableStore, UnknownRow, partial_symbols
+from finxtui.feeds.bitmex.typed import BOOK_PREFIX, L2Row, book_delta
 from finxtui.feeds.recent import RecentIds
 from finxtui.feeds.session import Feed, Resync
 from finxtui.feeds.symbols import venue_symbols
@@ -161,6 +162,11 @@ class BitmexFeed(Feed):
         if frame in _PONGS:
             self._ping_sent = 0.0
             return
+        if type(frame) is bytes and frame.startswith(BOOK_PREFIX):
+            delta = book_delta(frame)  # the full-rate message, decoded and checked in C
+            if delta is not None:
+                self._book_deltas(delta.action, delta.data)
+                return
         msg = orjson.loads(frame)
         if type(msg) is not dict:
             self.reject("not a JSON object", frame)
@@ -199,7 +205,8 @@ class BitmexFeed(Feed):
         if action == PARTIAL:
             self._book_partial(msg, data)
         elif action in DELTA_ACTIONS:
-            self._book_deltas(action, data)
+            self._book_deltas(action, [L2Row(r.get("symbol"), r.get("id"), r["side"], r.get("size"), r.get("price"))
+                                       for r in data])
         else:
             self.reject(f"unknown action {action!r}", frame)
 
@@ -228,43 +235,51 @@ class BitmexFeed(Feed):
             self.emit(BookUpdate(self.source, l2.pair, l2.book, True, changes, self.clock()))
         self.refresh_status()
 
-    def _book_deltas(self, action: str, data: list) -> None:
+    def _book_deltas(self, action: str, rows: list[L2Row]) -> None:
         per_symbol: dict[str, list[BookChange]] = {}
         now = self._last_rx  # the session stamped this frame on arrival
-        for row in data:
-            symbol = row.get("symbol")
-            l2 = self._l2.get(symbol)
+        books = self._l2
+        insert = action == INSERT
+        update = action == UPDATE
+        price: float
+        size: float
+        for row in rows:
+            symbol = row.symbol
+            l2 = books.get(symbol)
             if l2 is None or not l2.ready:
                 self.store.dropped_before_partial += 1
                 continue
             l2.last_rx = now
-            rid = row.get("id")
-            if action == INSERT:
-                side = BID if row["side"] == BUY else ASK
-                price = row["price"]
-                size = row["size"]
+            rid = row.id
+            if insert:
+                side = BID if row.side == BUY else ASK
+                price = row.price  # type: ignore[assignment]  # a checked delta: new levels have both
+                size = row.size  # type: ignore[assignment]
                 l2.ids[rid] = (side, price)
             else:
-                known = l2.ids.get(rid) if action == UPDATE else l2.ids.pop(rid, None)
+                known = l2.ids.get(rid) if update else l2.ids.pop(rid, None)
                 if known is None:
                     self._resubscribe(symbol, f"{action} for unknown level id {rid} on {l2.pair}")
                     per_symbol.pop(symbol, None)
                     continue
                 side, price = known
-                size = row["size"] if action == UPDATE else 0.0
+                size = row.size if update else 0.0  # type: ignore[assignment]  # an update has a size
             if side == BID:
                 l2.book.set_bid(price, size)
             else:
                 l2.book.set_ask(price, size)
             changes = per_symbol.get(symbol)
             if changes is None:
-                changes = per_symbol[symbol] = []
-            changes.append((side, price, size))
+                per_symbol[symbol] = [(side, price, size)]
+            else:
+                changes.append((side, price, size))
+        if not per_symbol:
+            return
         ts = self.clock()
         for symbol, changed in per_symbol.items():
-            l2 = self._l2[symbol]
+            l2 = books[symbol]
             if l2.ready:
-                self.emit(BookUpdate(self.source, l2.pair, l2.book, False, changed, ts))
+                self._out.append(BookUpdate(self.source, l2.pair, l2.book, False, changed, ts))
 
     def _resubscribe(self, symbol: str, reason: str) -> None:
         l2 = self._l2[symbol]

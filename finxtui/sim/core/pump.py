@@ -22,6 +22,7 @@ from finxtui.sim.market import Market, MarketEvent
 log = logging.getLogger("finxtui.sim")
 
 TIMER_INTERVAL = 0.1  # seconds between timer runs (heartbeats, bars, stalls, idle limits)
+MARKET_SLICE = 0.01  # seconds of market steps dispatched together at a finite rate (the default)
 MAX_CATCH_UP = 0.25  # after a stall of the loop, at most this many seconds of steps at once
 UNBOUNDED_BATCH = 64  # steps a batch at the unbounded rate
 BACKLOG_HIGH = 1 << 20  # bytes unread by the slowest client before the unbounded pump waits...
@@ -30,13 +31,15 @@ BACKLOG_LOW = 1 << 18  # ...until it is below this
 
 class Pump:
     def __init__(self, market: Market, dispatcher: Dispatcher, clock: VenueClock, rate: float,
-                 on_timer: Callable[[float], None], backlog: Callable[[], int]) -> None:
+                 on_timer: Callable[[float], None], backlog: Callable[[], int],
+                 market_slice: Callable[[], float] = lambda: MARKET_SLICE) -> None:
         self.market = market
         self.dispatcher = dispatcher
         self.clock = clock
         self.rate = rate
         self.on_timer = on_timer  # called with the venue clock's time at every timer run
         self.backlog = backlog  # the largest unread backlog of any client, in bytes
+        self.market_slice = market_slice  # seconds of steps dispatched together (read every slice)
         self._owed = 0.0  # fractional steps carried between slices
 
     @property
@@ -97,7 +100,7 @@ class Pump:
                     while self.backlog() > BACKLOG_LOW:  # noqa: ASYNC110
                         await asyncio.sleep(0.0005)
                 continue
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(self.market_slice())
             now = loop.time()
             if not rate:
                 last = now
