@@ -49,6 +49,8 @@ QUEUE_SIZE = 5_000  # hub messages waiting for the reader before the consumers w
 STALE_QUEUE = 1.0  # seconds a message may wait for the reader before its book is re-joined instead
 STUCK_AFTER = 3.0  # seconds a book may stand still while the hub's heartbeat says it moved
 JOIN_TIMEOUT = 10.0  # seconds one (re-)join of a book may take before it is tried again
+REBUILD_AFTER = 6.0  # seconds without a heartbeat on a live connection before subscribing anew
+REBUILD_CAP = 60.0
 PENDING_LIMIT = 50_000  # messages nats-py may hold per consumer beyond the queue (then flow control holds)
 
 
@@ -108,6 +110,7 @@ class HubSource:
         self._beat: dict[str, Any] = {}
         self._beat_at = 0.0  # monotonic time of the last heartbeat that moved
         self._painted: set[str] = set()
+        self._rebuild_after = REBUILD_AFTER
 
     # -- what a source offers -------------------------------------------------------------------------
 
@@ -157,8 +160,7 @@ class HubSource:
         self._session_end.set()
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            await asyncio.wait([self._task], timeout=10)
         nc = self._nc
         if nc is not None:
             with contextlib.suppress(Exception):
@@ -306,10 +308,12 @@ class HubSource:
         chan = self._chans.get(key)
         if chan is None:
             return
-        if chan.seq >= 0:
-            log.info("%s %s: re-joining from the snapshot: %s", key[0], key[1], why)
+        # A book that was held is worth a line; repeated attempts at one not yet held only at debug level.
+        log.log(logging.INFO if chan.seq >= 0 else logging.DEBUG, "%s %s: re-joining from the snapshot: %s",
+                key[0], key[1], why)
         self.resyncs += 1
         chan.reset()
+        chan.progress_at = time.monotonic()  # the stuck timer restarts: a slow join must not be re-woken mid-way
         self._venue_changed(chan.venue)
         wake = self._wake.get(key)
         if wake is not None:
@@ -339,6 +343,8 @@ class HubSource:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if self._js is not js or self._stopped:
+                    return  # the session this join belonged to is over
                 log.info("%s %s: join failed (%s: %s); retrying", chan.venue, chan.pair, type(exc).__name__, exc)
                 await asyncio.sleep(backoff.delay())
                 wake.set()
@@ -461,12 +467,23 @@ class HubSource:
         for key in self._chans:
             self._resync(key, "connected to the hub")
             self._start_chan(key)
+        opened = time.monotonic()
         try:
             while not self._session_end.is_set():
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(0.5):
                         await self._session_end.wait()
                 self._watchdog()
+                # Silence on a live connection may be our own consumers' fault: right after a cluster loses a
+                # node, a consumer can be placed on the node that is gone and never deliver. Build them anew,
+                # less often the longer the silence lasts (a hub that said it stopped is simply waited for).
+                quiet = time.monotonic() - max(self._beat_at, opened)
+                if quiet > self._rebuild_after and self._beat.get("state") != "stopped":
+                    log.info("no heartbeat for %.0fs on %s: subscribing anew", quiet, url)
+                    self._rebuild_after = min(self._rebuild_after * 2, REBUILD_CAP)
+                    return
+                if self._beat_at and quiet < wire.HEARTBEAT_STALE:
+                    self._rebuild_after = REBUILD_AFTER
         finally:
             await self._unsubscribe(kv)
 
@@ -476,7 +493,9 @@ class HubSource:
         self._chan_tasks.clear()
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            # Bounded: on Python 3.11 a cancellation that meets an expiring asyncio.timeout can be lost.
+            await asyncio.wait(tasks, timeout=5)
         subs = list(self._subs.values())
         self._subs.clear()
         for sub in subs:

@@ -21,6 +21,8 @@ any other character outside ``[A-Za-z0-9_]`` is written ``=XX`` (its hex code).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 STREAM = "FINX_MD"
 BUCKET = "FINX_STATE"
 PREFIX = "md"
@@ -84,6 +86,7 @@ def pair_filter(venue: str, pair: str) -> str:
     return f"{PREFIX}.{venue}.{pair_token(pair)}.>"
 
 
+@lru_cache(maxsize=4096)  # a reader sees the same few subjects thousands of times a second
 def parse_subject(text: str) -> tuple[str, str, str] | None:
     """``(venue, pair, kind)`` of a hub subject; None for anything else (a foreign subject)."""
     parts = text.split(".")
