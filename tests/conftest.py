@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator
 
@@ -24,6 +25,21 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     for var in _CREDENTIAL_VARS:
         monkeypatch.delenv(var, raising=False)
     return home
+
+
+@pytest.fixture(autouse=True)
+def restored_logging():
+    """A test that sets up the app's logging (handlers, no propagation) leaves it as it found it, so a later test
+    in the same worker still sees the records through ``caplog``."""
+    log = logging.getLogger("finxtui")
+    saved = (list(log.handlers), log.propagate, log.level)
+    yield
+    for handler in list(log.handlers):
+        if handler not in saved[0]:
+            log.removeHandler(handler)
+            handler.close()
+    log.handlers[:] = saved[0]
+    log.propagate, log.level = saved[1], saved[2]
 
 
 @pytest.fixture
