@@ -161,8 +161,12 @@ class TickToScreen:
 
         self.app = app
         self.samples: list[float] = []
-        self.pending: collections.deque[tuple[int, float]] = collections.deque()
+        self.queued: list[float] = []  # arrival -> the feed applying it (waiting in the socket's queue)
+        self.waits: list[float] = []  # applied -> the build that drew it (waiting for the redraw)
+        self.paints: list[float] = []  # that build -> the paint that showed it
+        self.pending: collections.deque[tuple[int, float, float]] = collections.deque()
         self._built = -1
+        self._built_at = 0.0
         self._wrapped: set[int] = set()
         original_take = Feed.__dict__["_take_queue"]
         original_build = DepthLadder.__dict__["build"]
@@ -175,6 +179,7 @@ class TickToScreen:
         def build(ladder: DepthLadder, width: int, height: int) -> Any:
             book = ladder.market.book(ladder.selection.book_source, ladder.selection.pair)
             probe._built = book.version if book is not None else -1
+            probe._built_at = time.monotonic()
             return original_build(ladder, width, height)
 
         Feed._take_queue = take_queue  # type: ignore[method-assign]
@@ -189,6 +194,9 @@ class TickToScreen:
 
     def reset(self) -> None:
         self.samples = []
+        self.queued = []
+        self.waits = []
+        self.paints = []
 
     def _shown(self) -> Any:
         app = self.app
@@ -221,15 +229,20 @@ class TickToScreen:
             before = book.version if book is not None else None
             on_frame(frame)
             if book is not None and book.version != before:
-                probe.pending.append((book.version, arrived))
+                probe.pending.append((book.version, arrived, clock()))
 
         feed.on_frame = stamped
 
     def _paint(self, now: float) -> None:
         pending = self.pending
         built = self._built
+        built_at = self._built_at
         while pending and pending[0][0] <= built:
-            self.samples.append(now - pending.popleft()[1])
+            _, arrived, applied = pending.popleft()
+            self.samples.append(now - arrived)
+            self.queued.append(applied - arrived)
+            self.waits.append(built_at - applied)
+            self.paints.append(now - built_at)
 
 
 class LagProbe:

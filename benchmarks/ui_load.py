@@ -98,6 +98,13 @@ async def window(app: Any, meter: Meter, control: Control, sim: Any, rate: float
         # From a frame's arrival to the first paint showing it (the book on screen), and the ladder's interval.
         "tick_p50_ms": quantile(ticks, 0.5) * 1000, "tick_p99_ms": quantile(ticks, 0.99) * 1000,
         "tick_max_ms": max(ticks) * 1000 if ticks else float("nan"), "tick_samples": len(ticks),
+        # ...split: queued until the feed applies it, waiting for the ladder's redraw, then that redraw to the paint
+        "tick_queue_p50_ms": quantile(tick.queued, 0.5) * 1000,
+        "tick_queue_p99_ms": quantile(tick.queued, 0.99) * 1000,
+        "tick_wait_p50_ms": quantile(tick.waits, 0.5) * 1000,
+        "tick_wait_p99_ms": quantile(tick.waits, 0.99) * 1000,
+        "tick_paint_p50_ms": quantile(tick.paints, 0.5) * 1000,
+        "tick_paint_p99_ms": quantile(tick.paints, 0.99) * 1000,
         "redraw_ms": 1000 / app.query_one(DepthLadder).hz,
     }
 
@@ -320,6 +327,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                         print(f"  {rate:g}/s: cpu {r['cpu']:.0%} lag p99 {r['lag_p99_ms']:.1f} ms chart/tape builds/s "
                               f"{r['chart_builds_per_s']:.1f}/{r['tape_builds_per_s']:.1f} tick to screen "
                               f"p50/p99 {r['tick_p50_ms']:.0f}/{r['tick_p99_ms']:.0f} ms "
+                              f"(queued {r['tick_queue_p50_ms']:.0f}/{r['tick_queue_p99_ms']:.0f}, "
+                              f"redraw wait {r['tick_wait_p50_ms']:.0f}/{r['tick_wait_p99_ms']:.0f}, "
+                              f"to paint {r['tick_paint_p50_ms']:.0f}/{r['tick_paint_p99_ms']:.0f}) "
                               f"paints {r['paints_per_s']:.1f}/s applied {r['applied_ratio']:.3f}", file=sys.stderr)
                 await control.rate(0)
                 await asyncio.sleep(1.0)

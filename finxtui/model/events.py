@@ -52,8 +52,13 @@ class BookUpdate:
         return f"BookUpdate({self.source} {self.pair} {kind} {len(self.changes)} changes)"
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Trade:
+    """One print. Immutable by convention, not enforced: a frozen dataclass sets each field through
+    ``object.__setattr__`` (about 4x the cost of plain slot stores), and a busy venue makes one per trade.
+    Equality, hashing and ``to_dict`` are as before; nothing assigns to a Trade after building it.
+    """
+
     source: str
     pair: str
     price: float

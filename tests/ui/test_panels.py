@@ -7,9 +7,11 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from finxtui.model.events import Tick, Trade
+from finxtui.model.book import ASK, BID
+from finxtui.model.events import BookUpdate, Tick, Trade
 from finxtui.ui.app import FinxApp
 from finxtui.ui.widgets.chart import Chart
+from finxtui.ui.widgets.ladder import DepthLadder
 from finxtui.ui.widgets.tape import TradeTape
 from tests.ui.helpers import Clock, scripted_app, text_of, wait_for
 from tests.ui.script import FROZEN_AT
@@ -142,3 +144,33 @@ async def test_tape_and_chart_redraw_when_their_data_changes_and_only_then() -> 
         assert highlighted(2) and highlighted(3)  # the new 3.25 BTC sell and the scripted $220k buy
         assert not highlighted(4)
         assert "◀97,301.0" in text_of(chart)
+
+
+async def test_a_deep_level_moving_repaints_its_own_row_not_every_bar() -> None:
+    clock = Clock()
+    app, source = scripted_app(clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(pilot, app, source)
+        ladder = app.query_one(DepthLadder)
+        book = app.state.book(app.book_source, app.selected)
+        assert book is not None
+        before = text_of(ladder).splitlines()
+        n = ladder.levels_that_fit(ladder.size.height)
+        deeper = max((ASK, BID), key=lambda side: book.ladder(side, n)[-1][2])
+        price, size, _ = book.ladder(deeper, n)[-1]  # the worst level shown on the deeper side: the deepest total
+        book.set(deeper, price, size * 1.03)  # the bars' scale holds: only this row's size, total and bar move
+        source.push(BookUpdate(book.source, book.pair, book, False, [(deeper, price, size * 1.03)], FROZEN_AT + 1))
+        await source.drained()
+        ladder.poll()
+        after = text_of(ladder).splitlines()
+        changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+        assert len(changed) == 1 and after[changed[0]].split()[0] == before[changed[0]].split()[0]
+        # That side's book growing many times over rescales: every bar is redrawn, none overflows.
+        book.set(deeper, price, size * 40)
+        source.push(BookUpdate(book.source, book.pair, book, False, [(deeper, price, size * 40)], FROZEN_AT + 2))
+        await source.drained()
+        ladder.poll()
+        rows = text_of(ladder).splitlines()
+        bars = [row.count("█") for row in rows[1:n + 1]]
+        assert bars == sorted(bars, reverse=True) and 0 < bars[0] < ladder.size.width - 20
+        assert sum(a != b for a, b in zip(after, rows, strict=True)) >= n

@@ -32,7 +32,7 @@ from finxtui.config import Credentials
 from finxtui.feeds.bitmex.orders import AccountOrders
 from finxtui.feeds.bitmex.rows import bad_book_rows, bin_bar, contract, margin, num, position
 from finxtui.feeds.bitmex.tables import TableStore, UnknownRow, partial_symbols
-from finxtui.feeds.bitmex.typed import BOOK_PREFIX, L2Row, book_delta
+from finxtui.feeds.bitmex.typed import BOOK_PREFIX, TRADE_PREFIX, L2Row, TradeRow, book_delta, trade_insert
 from finxtui.feeds.recent import RecentIds
 from finxtui.feeds.session import Feed, Resync
 from finxtui.feeds.symbols import venue_symbols
@@ -166,6 +166,11 @@ class BitmexFeed(Feed):
             delta = book_delta(frame)  # the full-rate message, decoded and checked in C
             if delta is not None:
                 self._book_deltas(delta.action, delta.data)
+                return
+        elif type(frame) is bytes and frame.startswith(TRADE_PREFIX):
+            trades = trade_insert(frame)  # the other full-rate message, also decoded and checked in C
+            if trades is not None:
+                self._typed_trades(trades)
                 return
         msg = orjson.loads(frame)
         if type(msg) is not dict:
@@ -374,6 +379,26 @@ class BitmexFeed(Feed):
                 continue
             side = "buy" if row.get("side") == BUY else "sell"
             self.emit(Trade(self.source, pair, price, size, side, parse_time(row.get("timestamp")), match))
+
+    def _typed_trades(self, rows: list[TradeRow]) -> None:
+        """:meth:`_trades` for rows decoded in C, with the store's partial gate; the rows are not kept in the
+        store (its bounded trade rows are never read: the tape is built from the Trade events)."""
+        gate = self.store.gate
+        seen = self._seen_trades
+        source = self.source
+        for row in rows:
+            symbol = row.symbol
+            if not gate.is_open(wire.TRADE, symbol):
+                self.store.dropped_before_partial += 1
+                continue
+            pair = self.symbols.get(symbol)  # type: ignore[arg-type]  # None is simply not a symbol
+            match = row.trdMatchID
+            if pair is None or (match and match in seen):
+                continue
+            if match:
+                seen.add(match)
+            side = "buy" if row.side == BUY else "sell"
+            self.emit(Trade(source, pair, row.price, row.size, side, parse_time(row.timestamp), match))
 
     def _bins(self, rows: list[dict]) -> None:
         for row in rows:

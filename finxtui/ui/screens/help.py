@@ -16,7 +16,7 @@ PANELS = """\
   Watchlist   last price, change since this session opened, source (FX FinX, BF Bitfinex,
               BM BitMEX, FZ Finazon) and recent ticks; the selected pair is marked ▶
   Depth       asks above, bids below, best prices in the middle; size, running total and a bar
-              scaled to the deepest total shown; BitMEX sizes are contracts
+              (the deepest total shown fills 70-100% of it); BitMEX sizes are contracts
   Chart       candles, newest on the right, volume below (FinX: ticks per candle), the last price
               marked ◀ on the axis; FinX candles start with today's history
   Trades      Bitfinex (BF) and BitMEX (BM) trades, newest on top, sizes in the coin; a venue's

@@ -27,12 +27,19 @@ class DepthLadder(PolledLines):
     DepthLadder { height: 1fr; min-height: 5; }
     """
     _decimals = (0, 0)
+    #: The bars' scale is sticky: it is remade (to the deepest total times HEADROOM) only when the deepest total
+    #: outgrows it or fills less than LOW of it. Scaled to the deepest total exactly, any change at any level
+    #: moved every bar, so every row repainted on every redraw (most of the demo's paint); now a row repaints
+    #: when its own size or total moves.
+    HEADROOM = 1.15
+    LOW = 0.7
 
     def __init__(self, market: MarketState, selection: Selection, pairs: PairTable, *, hz: float,
                  id: str | None = None) -> None:
         super().__init__(selection, hz=hz, id=id)
         self.market = market
         self.pairs = pairs
+        self._scale: tuple[Any, float] = (None, 1.0)  # (the book it is for, the total a full bar stands for)
 
     def signature(self) -> Any:
         sel = self.selection
@@ -81,7 +88,8 @@ class DepthLadder(PolledLines):
         if scale != 1.0:
             asks = [(p, s * scale, c * scale) for p, s, c in asks]
             bids = [(p, s * scale, c * scale) for p, s, c in bids]
-        deepest = max((asks[-1][2] if asks else 0.0), (bids[-1][2] if bids else 0.0)) or 1.0
+        deepest = self._bar_scale((source, pair, scale),
+                                  max((asks[-1][2] if asks else 0.0), (bids[-1][2] if bids else 0.0)))
         sdec = fmt.size_decimals([s for _, s, _ in asks + bids])
         cdec = fmt.size_decimals([c for _, _, c in asks + bids])
         price_w = max(len(fmt.price(p, decimals)) for p, _, _ in asks + bids) + 1
@@ -113,6 +121,14 @@ class DepthLadder(PolledLines):
         for _ in range(n - len(bids)):
             lines.append(self.line([], width))
         return lines
+
+    def _bar_scale(self, key: Any, deepest: float) -> float:
+        """The total a full-width bar stands for: sticky while ``deepest`` stays within [LOW, 1] of it."""
+        have_key, have = self._scale
+        if have_key != key or not self.LOW * have <= deepest <= have:
+            have = deepest * self.HEADROOM or 1.0
+            self._scale = (key, have)
+        return have
 
     def _row(self, price: float, size: float, cum: float, decimals: int, price_w: int, size_w: int, cum_w: int,
              bar_w: int, deepest: float, side_style: Any, size_style: Any, bar_style: Any, width: int) -> Strip:
