@@ -76,39 +76,11 @@ class PollClock:
     def _tick(self) -> None:
         now = time.monotonic()
         soon = now + self.tick / 2
-        polled: list[Pollable] = []
         for widget, slot in list(self._due.items()):
             due, period = slot
             if soon >= due:
                 slot[0] = due + period if now - due < period else now + period  # no catch-up bursts
                 widget.poll()
-                polled.append(widget)
-        self._paint_now(polled)
-
-    def _paint_now(self, polled: list[Pollable]) -> None:
-        """Put what this tick redrew on the terminal now, in this same callback.
-
-        Left to Textual, a widget's refresh reaches the terminal through five hand-offs between message queues
-        (widget idle, an Update to the screen, screen idle, its paused update timer, the timer's next 1/60 s
-        slot), each waiting its turn behind whatever else the loop runs: under a busy feed that added 20-130 ms
-        to every book change's way to the screen. This does what the screen's update timer would do, for the
-        widgets just redrawn (Textual is pinned, so its private names here are fixed). A widget that needs a
-        layout (it grew or shrank), one on a screen below another, or a batch in progress is left to Textual.
-        """
-        app = self._app()
-        if app is None or not polled or app._batch_count:
-            return
-        screen = app.screen
-        if not screen.is_current or screen._layout_required:
-            return
-        dirty = [w for w in polled if isinstance(w, Widget) and w._repaint_required and not w._layout_required
-                 and w.is_mounted and w.screen is screen]
-        if not dirty:
-            return
-        for widget in dirty:
-            widget._repaint_required = False  # painted here: its idle handler need not post an Update
-            screen._dirty_widgets.add(widget)
-        screen._on_timer_update()
 
 
 class PolledLines(Widget):
