@@ -55,10 +55,12 @@ PENDING_LIMIT = 50_000  # messages nats-py may hold per consumer beyond the queu
 
 
 class _Raw:
+    """One hub message for the reader; ``t`` is when it was handed over, before any wait for room."""
+
     __slots__ = ("chan", "data", "gen", "subject", "t")
 
-    def __init__(self, chan: HubChannel, gen: int, subject: str, data: bytes) -> None:
-        self.chan, self.gen, self.subject, self.data, self.t = chan, gen, subject, data, time.monotonic()
+    def __init__(self, chan: HubChannel, gen: int, subject: str, data: bytes, t: float) -> None:
+        self.chan, self.gen, self.subject, self.data, self.t = chan, gen, subject, data, t
 
 
 class HubSource:
@@ -325,6 +327,24 @@ class HubSource:
             async with asyncio.timeout(2):
                 await sub.unsubscribe()
 
+    async def _enqueue(self, chan: HubChannel, gen: int, subject: str, data: bytes, t: float | None = None) -> None:
+        """Hand one message of subscription ``gen`` to the reader, waiting while :data:`QUEUE_SIZE` wait.
+
+        The message is stamped ``t`` (default: now) before that wait: a message held back by a paused reader
+        is as old as the wait, and the reader re-joins its book instead of showing it (stamped after the
+        wait, it would look fresh). Once one is found stale, the rest of its subscription is dropped by ``gen``.
+        """
+        if chan.gen != gen:
+            return
+        if t is None:
+            t = time.monotonic()
+        await self._room.acquire()
+        if chan.gen != gen:  # re-joined while waiting: the reader would drop it, so keep the room
+            self._room.release()
+            return
+        self._backlog += 1
+        self._queue.put_nowait(_Raw(chan, gen, subject, data, t))
+
     async def _chan_loop(self, key: tuple[str, str]) -> None:
         """Join (and re-join, when woken) one book: snapshot first, then the consumer after it."""
         backoff = Backoff(base=0.2, cap=5.0)
@@ -358,26 +378,21 @@ class HubSource:
             await self._unsubscribe(old)
         config = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.NEW)
         if VENUES[chan.venue].books:
+            asked = time.monotonic()  # the snapshot is no newer than the moment it was asked for
             try:
                 snap = await js.get_msg(wire.STREAM, subject=wire.subject(chan.venue, chan.pair, wire.SNAP),
                                         direct=True)
             except NotFoundError:
                 snap = None
             if snap is not None and snap.data is not None and snap.seq is not None:
-                await self._room.acquire()
-                self._backlog += 1
-                self._queue.put_nowait(_Raw(chan, gen, wire.subject(chan.venue, chan.pair, wire.SNAP), snap.data))
+                await self._enqueue(chan, gen, wire.subject(chan.venue, chan.pair, wire.SNAP), snap.data, asked)
                 config = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
                                             opt_start_seq=snap.seq + 1)
         else:
             chan.syncing = False  # no book to join: ticks and bars start flowing at once
 
         async def on_msg(msg: Msg) -> None:
-            if chan.gen != gen:
-                return
-            await self._room.acquire()
-            self._backlog += 1
-            self._queue.put_nowait(_Raw(chan, gen, msg.subject, msg.data))
+            await self._enqueue(chan, gen, msg.subject, msg.data)
 
         sub = await js.subscribe(wire.pair_filter(chan.venue, chan.pair), stream=wire.STREAM, cb=on_msg,
                                  ordered_consumer=True, config=config, pending_msgs_limit=PENDING_LIMIT)
