@@ -26,7 +26,6 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
 
-import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
@@ -34,10 +33,11 @@ from nats.js.errors import NotFoundError
 
 from finxtui.config import Config
 from finxtui.feeds.backoff import Backoff
-from finxtui.model.events import CONNECTING, LIVE, RECONNECTING, RESYNCING, STALE, Event, Status, Tick
+from finxtui.model.events import CONNECTING, LIVE, RESYNCING, STALE, Event, Status, Tick
 from finxtui.sources.base import HistoryUnavailable, Pacer, Playback
 from finxtui.sources.hubbook import HubChannel, Resync
 from finxtui.sources.live import LiveSource
+from finxtui.sources.natslink import NatsLink, unsubscribe
 from finxtui.wire import hub as wire
 from finxtui.wire.lines import LineError, decode, load
 from finxtui.wire.venues import FINX, SOURCES, VENUES
@@ -98,10 +98,9 @@ class HubSource:
         self._backlog = 0
         self._control: deque[Event] = deque()
         self._pacer = Pacer()
-        self._nc: Client | None = None
+        self._nats = NatsLink(self.servers, name="hub-source", session=self._session, teardown=self._teardown,
+                              on_state=self._on_link)
         self._js: JetStreamContext | None = None
-        self._session_end = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._started = False
         self._stopped = False
         self._logged: set[str] = set()
@@ -121,10 +120,7 @@ class HubSource:
 
     @property
     def connected_url(self) -> str:
-        nc = self._nc
-        if nc is not None and nc.is_connected and nc.connected_url is not None:
-            return nc.connected_url.geturl()
-        return ""
+        return self._nats.connected_url
 
     @property
     def backlog(self) -> int:
@@ -143,7 +139,7 @@ class HubSource:
             self._emit_status(venue, CONNECTING, f"waiting for the hub at {', '.join(self.servers)}")
         self._set_hub(CONNECTING, f"connecting to {', '.join(self.servers)}")
         self._apply_pairs()
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="hub-source")
+        self._nats.start()
 
     def follow(self, pairs: Iterable[str]) -> None:
         self._wanted = tuple(dict.fromkeys(pairs))
@@ -159,14 +155,7 @@ class HubSource:
         if self._stopped:
             return
         self._stopped = True
-        self._session_end.set()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.wait([self._task], timeout=10)
-        nc = self._nc
-        if nc is not None:
-            with contextlib.suppress(Exception):
-                await nc.close()
+        await self._nats.close()
         self._queue.put_nowait(None)
 
     def __aiter__(self) -> AsyncIterator[Event]:
@@ -275,6 +264,11 @@ class HubSource:
             state, detail = CONNECTING, "the hub has no word from this venue yet"
         self._emit_status(venue, state, detail)
 
+    def _on_link(self, state: str, detail: str, down: str | None) -> None:
+        if down is not None:
+            self._link = down
+        self._set_hub(state, detail)
+
     # -- pairs and books ------------------------------------------------------------------------------
 
     def _apply_pairs(self) -> None:
@@ -304,7 +298,7 @@ class HubSource:
             task.cancel()
         sub = self._subs.pop(key, None)
         if sub is not None:
-            asyncio.get_running_loop().create_task(self._unsubscribe(sub))
+            asyncio.get_running_loop().create_task(unsubscribe(sub))
 
     def _resync(self, key: tuple[str, str], why: str) -> None:
         chan = self._chans.get(key)
@@ -320,12 +314,6 @@ class HubSource:
         wake = self._wake.get(key)
         if wake is not None:
             wake.set()
-
-    @staticmethod
-    async def _unsubscribe(sub: Any) -> None:
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(2):
-                await sub.unsubscribe()
 
     async def _enqueue(self, chan: HubChannel, gen: int, subject: str, data: bytes, t: float | None = None) -> None:
         """Hand one message of subscription ``gen`` to the reader, waiting while :data:`QUEUE_SIZE` wait.
@@ -375,7 +363,7 @@ class HubSource:
         gen = chan.gen
         old = self._subs.pop(key, None)
         if old is not None:
-            await self._unsubscribe(old)
+            await unsubscribe(old)
         config = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.NEW)
         if VENUES[chan.venue].books:
             asked = time.monotonic()  # the snapshot is no newer than the moment it was asked for
@@ -397,71 +385,13 @@ class HubSource:
         sub = await js.subscribe(wire.pair_filter(chan.venue, chan.pair), stream=wire.STREAM, cb=on_msg,
                                  ordered_consumer=True, config=config, pending_msgs_limit=PENDING_LIMIT)
         if chan.gen != gen:  # re-woken while subscribing: this one is already out of date
-            await self._unsubscribe(sub)
+            await unsubscribe(sub)
             return
         self._subs[key] = sub
         chan.progress_at = time.monotonic()
         self._venue_changed(chan.venue)
 
     # -- the connection -------------------------------------------------------------------------------
-
-    async def _run(self) -> None:
-        backoff = Backoff(base=0.5, cap=5.0)
-        errors: list[str] = []
-
-        async def on_error(exc: Exception) -> None:
-            errors.append(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-            del errors[:-1]
-
-        async def on_disconnected() -> None:
-            if not self._stopped:
-                self._link = f"lost {', '.join(self.servers)} ({errors[-1] if errors else 'disconnected'})"
-                self._set_hub(RECONNECTING, f"{self._link}; reconnecting")
-
-        async def on_reconnected() -> None:
-            self._session_end.set()  # rebuild every subscription on the server we reached
-
-        async def on_closed() -> None:
-            self._session_end.set()
-
-        while not self._stopped:
-            try:
-                nc = await nats.connect(servers=self.servers, name="finx-tui", allow_reconnect=True,
-                                        max_reconnect_attempts=3, reconnect_time_wait=0.5, connect_timeout=2,
-                                        error_cb=on_error, disconnected_cb=on_disconnected,
-                                        reconnected_cb=on_reconnected, closed_cb=on_closed)
-            except Exception as exc:
-                wait = backoff.delay()
-                why = errors[-1] if errors else f"{type(exc).__name__}: {exc}"
-                self._link = f"cannot reach {', '.join(self.servers)} ({why})"
-                self._set_hub(RECONNECTING, f"{self._link}; retrying in {wait:.1f}s")
-                await asyncio.sleep(wait)
-                continue
-            self._nc = nc
-            while not self._stopped and not nc.is_closed:
-                self._session_end.clear()
-                failed = False
-                try:
-                    await self._session(nc)
-                    backoff.failures = 0
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # no hub on this server yet, or JetStream not usable: say so, retry
-                    failed = True
-                    wait = backoff.delay()
-                    self._set_hub(CONNECTING, f"{exc}; trying again in {wait:.1f}s")
-                finally:
-                    await self._teardown()
-                if failed:
-                    await asyncio.sleep(wait)
-            self._js = None
-            with contextlib.suppress(Exception):
-                await nc.close()
-            if not self._stopped:
-                wait = backoff.delay()
-                self._link = f"lost {', '.join(self.servers)} ({errors[-1] if errors else 'closed'})"
-                self._set_hub(RECONNECTING, f"{self._link}; retrying in {wait:.1f}s")
-                await asyncio.sleep(wait)
 
     async def _session(self, nc: Client) -> None:
         """One connection's subscriptions: the KV bucket, then every book; until the connection changes."""
@@ -484,10 +414,10 @@ class HubSource:
             self._start_chan(key)
         opened = time.monotonic()
         try:
-            while not self._session_end.is_set():
+            while not self._nats.session_end.is_set():
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(0.5):
-                        await self._session_end.wait()
+                        await self._nats.session_end.wait()
                 self._watchdog()
                 # Silence on a live connection may be our own consumers' fault: right after a cluster loses a
                 # node, a consumer can be placed on the node that is gone and never deliver. Build them anew,
@@ -500,7 +430,7 @@ class HubSource:
                 if self._beat_at and quiet < wire.HEARTBEAT_STALE:
                     self._rebuild_after = REBUILD_AFTER
         finally:
-            await self._unsubscribe(kv)
+            await unsubscribe(kv)
 
     async def _teardown(self) -> None:
         self._js = None
@@ -514,7 +444,7 @@ class HubSource:
         subs = list(self._subs.values())
         self._subs.clear()
         for sub in subs:
-            await self._unsubscribe(sub)
+            await unsubscribe(sub)
         for key in self._chans:
             self._wake[key].set()
 
