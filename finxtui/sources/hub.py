@@ -12,7 +12,8 @@ Last values (status, last price, instruments) come from the KV bucket, so a new 
 hub's heartbeat there says who publishes and how far each book is; its absence makes every venue ``stale``.
 Messages are applied in the reader's ``__anext__``, so each ``BookUpdate``'s book is as of its frame (what
 ``tail`` prints); what waits for the reader is bounded (:data:`QUEUE_SIZE` messages, then the consumers
-wait, and the server's flow control holds the rest).
+wait, and the server's flow control holds the rest: :mod:`finxtui.sources.hubqueue`). The connection
+itself is kept by :mod:`finxtui.sources.natslink`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
@@ -36,6 +36,7 @@ from finxtui.feeds.backoff import Backoff
 from finxtui.model.events import CONNECTING, LIVE, RESYNCING, STALE, Event, Status, Tick
 from finxtui.sources.base import HistoryUnavailable, Pacer, Playback
 from finxtui.sources.hubbook import HubChannel, Resync
+from finxtui.sources.hubqueue import Handover, HubMessage
 from finxtui.sources.live import LiveSource
 from finxtui.sources.natslink import NatsLink, unsubscribe
 from finxtui.wire import hub as wire
@@ -52,15 +53,6 @@ JOIN_TIMEOUT = 10.0  # seconds one (re-)join of a book may take before it is tri
 REBUILD_AFTER = 6.0  # seconds without a heartbeat on a live connection before subscribing anew
 REBUILD_CAP = 60.0
 PENDING_LIMIT = 50_000  # messages nats-py may hold per consumer beyond the queue (then flow control holds)
-
-
-class _Raw:
-    """One hub message for the reader; ``t`` is when it was handed over, before any wait for room."""
-
-    __slots__ = ("chan", "data", "gen", "subject", "t")
-
-    def __init__(self, chan: HubChannel, gen: int, subject: str, data: bytes, t: float) -> None:
-        self.chan, self.gen, self.subject, self.data, self.t = chan, gen, subject, data, t
 
 
 class HubSource:
@@ -93,10 +85,7 @@ class HubSource:
         self._chan_tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._wake: dict[tuple[str, str], asyncio.Event] = {}
         self._subs: dict[tuple[str, str], Any] = {}
-        self._queue: asyncio.Queue[_Raw | Event | None] = asyncio.Queue()
-        self._room = asyncio.Semaphore(QUEUE_SIZE)
-        self._backlog = 0
-        self._control: deque[Event] = deque()
+        self._handover = Handover(QUEUE_SIZE)
         self._pacer = Pacer()
         self._nats = NatsLink(self.servers, name="hub-source", session=self._session, teardown=self._teardown,
                               on_state=self._on_link)
@@ -125,7 +114,7 @@ class HubSource:
     @property
     def backlog(self) -> int:
         """Hub messages read from NATS and waiting for the reader now (at most :data:`QUEUE_SIZE`)."""
-        return self._backlog
+        return self._handover.backlog
 
     def books(self) -> dict[tuple[str, str], HubChannel]:
         """Every book held now, by ``(venue, pair)`` (read-only use: ``.book``, ``.seq``, ``.syncing``)."""
@@ -156,7 +145,7 @@ class HubSource:
             return
         self._stopped = True
         await self._nats.close()
-        self._queue.put_nowait(None)
+        self._handover.wake()
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self
@@ -165,17 +154,14 @@ class HubSource:
         if not self._started:
             await self.start()
         while True:
-            if self._control:
-                return self._control.popleft()
+            control = self._handover.control()
+            if control is not None:
+                return control
             if self._stopped:
                 raise StopAsyncIteration
-            item = await self._queue.get()
+            item = await self._handover.get()
             if item is None:
-                continue  # a wake-up (a status in the control lane, or the end)
-            if not isinstance(item, _Raw):
-                return item
-            self._room.release()
-            self._backlog -= 1
+                continue  # a wake-up (a status pushed ahead, or the end)
             event = self._take(item)
             if event is not None:
                 await self._pacer.pace()
@@ -192,7 +178,7 @@ class HubSource:
 
     # -- applying messages (in the reader) --------------------------------------------------------------
 
-    def _take(self, item: _Raw) -> Event | None:
+    def _take(self, item: HubMessage) -> Event | None:
         chan = item.chan
         key = (chan.venue, chan.pair)
         if item.gen != chan.gen or self._chans.get(key) is not chan:
@@ -222,23 +208,19 @@ class HubSource:
 
     # -- statuses -------------------------------------------------------------------------------------
 
-    def _push(self, event: Event) -> None:
-        self._control.append(event)
-        self._queue.put_nowait(None)  # wake a reader waiting on the queue
-
     def _set_hub(self, state: str, detail: str, *, beat: bool = False) -> None:
         if (state, detail) == self._hub and not beat:
             return
         self._hub = (state, detail)
         if self.hub_status:
-            self._push(Status(HUB, state, detail, self.clock()))
+            self._handover.push(Status(HUB, state, detail, self.clock()))
         for venue in self.market_venues:
             self._venue_changed(venue)
 
     def _emit_status(self, venue: str, state: str, detail: str) -> None:
         if self._emitted.get(venue) != (state, detail):
             self._emitted[venue] = (state, detail)
-            self._push(Status(venue, state, detail, self.clock()))
+            self._handover.push(Status(venue, state, detail, self.clock()))
 
     def _venue_changed(self, venue: str) -> None:
         """The venue's row: the hub's reach first, then this reader's own sync, then the upstream state."""
@@ -315,24 +297,6 @@ class HubSource:
         if wake is not None:
             wake.set()
 
-    async def _enqueue(self, chan: HubChannel, gen: int, subject: str, data: bytes, t: float | None = None) -> None:
-        """Hand one message of subscription ``gen`` to the reader, waiting while :data:`QUEUE_SIZE` wait.
-
-        The message is stamped ``t`` (default: now) before that wait: a message held back by a paused reader
-        is as old as the wait, and the reader re-joins its book instead of showing it (stamped after the
-        wait, it would look fresh). Once one is found stale, the rest of its subscription is dropped by ``gen``.
-        """
-        if chan.gen != gen:
-            return
-        if t is None:
-            t = time.monotonic()
-        await self._room.acquire()
-        if chan.gen != gen:  # re-joined while waiting: the reader would drop it, so keep the room
-            self._room.release()
-            return
-        self._backlog += 1
-        self._queue.put_nowait(_Raw(chan, gen, subject, data, t))
-
     async def _chan_loop(self, key: tuple[str, str]) -> None:
         """Join (and re-join, when woken) one book: snapshot first, then the consumer after it."""
         backoff = Backoff(base=0.2, cap=5.0)
@@ -373,14 +337,14 @@ class HubSource:
             except NotFoundError:
                 snap = None
             if snap is not None and snap.data is not None and snap.seq is not None:
-                await self._enqueue(chan, gen, wire.subject(chan.venue, chan.pair, wire.SNAP), snap.data, asked)
+                await self._handover.put(chan, gen, wire.subject(chan.venue, chan.pair, wire.SNAP), snap.data, asked)
                 config = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
                                             opt_start_seq=snap.seq + 1)
         else:
             chan.syncing = False  # no book to join: ticks and bars start flowing at once
 
         async def on_msg(msg: Msg) -> None:
-            await self._enqueue(chan, gen, msg.subject, msg.data)
+            await self._handover.put(chan, gen, msg.subject, msg.data)
 
         sub = await js.subscribe(wire.pair_filter(chan.venue, chan.pair), stream=wire.STREAM, cb=on_msg,
                                  ordered_consumer=True, config=config, pending_msgs_limit=PENDING_LIMIT)
@@ -518,4 +482,4 @@ class HubSource:
             if ts <= chan.last_ts.get(event.type, 0.0):
                 return
             chan.last_ts[event.type] = ts
-        self._push(event)
+        self._handover.push(event)
