@@ -34,7 +34,7 @@ from nats.js.errors import NotFoundError
 from finxtui.config import Config
 from finxtui.feeds.backoff import Backoff
 from finxtui.model.events import CONNECTING, LIVE, RESYNCING, STALE, Event, Status, Tick
-from finxtui.sources.base import HistoryUnavailable, Pacer, Playback
+from finxtui.sources.base import HistoryUnavailable, Pacer, Playback, cancel_all
 from finxtui.sources.hubbook import HubChannel, Resync
 from finxtui.sources.hubqueue import Handover, HubMessage
 from finxtui.sources.live import LiveSource
@@ -400,11 +400,7 @@ class HubSource:
         self._js = None
         tasks = list(self._chan_tasks.values())
         self._chan_tasks.clear()
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            # Bounded: on Python 3.11 a cancellation that meets an expiring asyncio.timeout can be lost.
-            await asyncio.wait(tasks, timeout=5)
+        await cancel_all(tasks, timeout=5)
         subs = list(self._subs.values())
         self._subs.clear()
         for sub in subs:

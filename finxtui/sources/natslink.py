@@ -20,6 +20,7 @@ from nats.aio.client import Client
 
 from finxtui.feeds.backoff import Backoff
 from finxtui.model.events import CONNECTING, RECONNECTING
+from finxtui.sources.base import cancel_all
 
 OnState = Callable[[str, str, "str | None"], None]
 
@@ -68,8 +69,7 @@ class NatsLink:
         self._stopping = True
         self.session_end.set()
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.wait([self._task], timeout=10)
+            await cancel_all([self._task])
         nc = self._nc
         if nc is not None:
             with contextlib.suppress(Exception):
