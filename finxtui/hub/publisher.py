@@ -22,6 +22,7 @@ from nats.js.errors import BadRequestError
 
 from finxtui.feeds.backoff import Backoff
 from finxtui.model.events import CONNECTING, LIVE, RECONNECTING
+from finxtui.sources.natslink import connected_url
 from finxtui.wire import hub as wire
 
 log = logging.getLogger("finxtui.hub")
@@ -71,10 +72,7 @@ class NatsPublisher:
 
     @property
     def connected_url(self) -> str:
-        nc = self._nc
-        if nc is not None and nc.is_connected and nc.connected_url is not None:
-            return nc.connected_url.geturl()
-        return ""
+        return connected_url(self._nc)
 
     def _set(self, state: str, detail: str) -> None:
         if (state, detail) != (self.state, self.detail):

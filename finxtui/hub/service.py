@@ -26,6 +26,7 @@ from finxtui.hub.publisher import NatsPublisher
 from finxtui.hub.registry import HubBook, Registry
 from finxtui.model.events import ERROR, Bar, BookUpdate, Event, Instrument, Status, Tick, Trade
 from finxtui.sources import LiveSource
+from finxtui.sources.base import cancel_all
 from finxtui.wire import hub as wire
 from finxtui.wire.lines import encode, encode_dict
 
@@ -91,9 +92,7 @@ class Hub:
         if self._stopped:
             return
         self._stopped = True
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_all(self._tasks)
         for source in self.sources.values():
             with contextlib.suppress(Exception):
                 await source.stop()

@@ -17,7 +17,7 @@ from datetime import date
 from finxtui.config import Config
 from finxtui.feeds.bitmex import BitmexFeed
 from finxtui.model.events import ERROR, Bar, BookUpdate, Event, Instrument, Status, Tick, Trade
-from finxtui.sources.base import Playback
+from finxtui.sources.base import Playback, cancel_all
 from finxtui.sources.hub import HubSource
 from finxtui.wire.venues import BITMEX
 
@@ -87,9 +87,7 @@ class HubWithAccount:
         if self._stopped:
             return
         self._stopped = True
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_all(self._tasks)
         await self.hub.stop()
         with contextlib.suppress(Exception):
             await self.account.aclose()

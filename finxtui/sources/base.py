@@ -19,7 +19,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import date
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from finxtui.model.events import Event, Tick
 
@@ -90,6 +90,19 @@ class Source(Protocol):
     def history(self, pair: str, day: date) -> AsyncIterator[Sequence[Tick]]:
         """FinX tick history of ``pair`` on the UTC ``day``, page by page; :class:`HistoryUnavailable` says why not."""
         ...
+
+
+async def cancel_all(tasks: Iterable[asyncio.Task[Any]], timeout: float = 10.0) -> None:
+    """Cancel ``tasks`` and wait for them to end, ``timeout`` seconds at the most.
+
+    Bounded: on Python 3.11 a cancellation that meets an expiring ``asyncio.timeout`` can be lost, and a
+    stop must not hang on it.
+    """
+    tasks = list(tasks)
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=timeout)
 
 
 class Pacer:

@@ -12,7 +12,8 @@ Last values (status, last price, instruments) come from the KV bucket, so a new 
 hub's heartbeat there says who publishes and how far each book is; its absence makes every venue ``stale``.
 Messages are applied in the reader's ``__anext__``, so each ``BookUpdate``'s book is as of its frame (what
 ``tail`` prints); what waits for the reader is bounded (:data:`QUEUE_SIZE` messages, then the consumers
-wait, and the server's flow control holds the rest).
+wait, and the server's flow control holds the rest: :mod:`finxtui.sources.hubqueue`). The connection
+itself is kept by :mod:`finxtui.sources.natslink`.
 """
 
 from __future__ import annotations
@@ -21,12 +22,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
 
-import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
@@ -34,10 +33,12 @@ from nats.js.errors import NotFoundError
 
 from finxtui.config import Config
 from finxtui.feeds.backoff import Backoff
-from finxtui.model.events import CONNECTING, LIVE, RECONNECTING, RESYNCING, STALE, Event, Status, Tick
-from finxtui.sources.base import HistoryUnavailable, Pacer, Playback
+from finxtui.model.events import CONNECTING, LIVE, RESYNCING, STALE, Event, Status, Tick
+from finxtui.sources.base import HistoryUnavailable, Pacer, Playback, cancel_all
 from finxtui.sources.hubbook import HubChannel, Resync
+from finxtui.sources.hubqueue import Handover, HubMessage
 from finxtui.sources.live import LiveSource
+from finxtui.sources.natslink import NatsLink, unsubscribe
 from finxtui.wire import hub as wire
 from finxtui.wire.lines import LineError, decode, load
 from finxtui.wire.venues import FINX, SOURCES, VENUES
@@ -52,13 +53,6 @@ JOIN_TIMEOUT = 10.0  # seconds one (re-)join of a book may take before it is tri
 REBUILD_AFTER = 6.0  # seconds without a heartbeat on a live connection before subscribing anew
 REBUILD_CAP = 60.0
 PENDING_LIMIT = 50_000  # messages nats-py may hold per consumer beyond the queue (then flow control holds)
-
-
-class _Raw:
-    __slots__ = ("chan", "data", "gen", "subject", "t")
-
-    def __init__(self, chan: HubChannel, gen: int, subject: str, data: bytes) -> None:
-        self.chan, self.gen, self.subject, self.data, self.t = chan, gen, subject, data, time.monotonic()
 
 
 class HubSource:
@@ -91,15 +85,11 @@ class HubSource:
         self._chan_tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._wake: dict[tuple[str, str], asyncio.Event] = {}
         self._subs: dict[tuple[str, str], Any] = {}
-        self._queue: asyncio.Queue[_Raw | Event | None] = asyncio.Queue()
-        self._room = asyncio.Semaphore(QUEUE_SIZE)
-        self._backlog = 0
-        self._control: deque[Event] = deque()
+        self._handover = Handover(QUEUE_SIZE)
         self._pacer = Pacer()
-        self._nc: Client | None = None
+        self._nats = NatsLink(self.servers, name="hub-source", session=self._session, teardown=self._teardown,
+                              on_state=self._on_link)
         self._js: JetStreamContext | None = None
-        self._session_end = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._started = False
         self._stopped = False
         self._logged: set[str] = set()
@@ -119,15 +109,12 @@ class HubSource:
 
     @property
     def connected_url(self) -> str:
-        nc = self._nc
-        if nc is not None and nc.is_connected and nc.connected_url is not None:
-            return nc.connected_url.geturl()
-        return ""
+        return self._nats.connected_url
 
     @property
     def backlog(self) -> int:
         """Hub messages read from NATS and waiting for the reader now (at most :data:`QUEUE_SIZE`)."""
-        return self._backlog
+        return self._handover.backlog
 
     def books(self) -> dict[tuple[str, str], HubChannel]:
         """Every book held now, by ``(venue, pair)`` (read-only use: ``.book``, ``.seq``, ``.syncing``)."""
@@ -141,7 +128,7 @@ class HubSource:
             self._emit_status(venue, CONNECTING, f"waiting for the hub at {', '.join(self.servers)}")
         self._set_hub(CONNECTING, f"connecting to {', '.join(self.servers)}")
         self._apply_pairs()
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="hub-source")
+        self._nats.start()
 
     def follow(self, pairs: Iterable[str]) -> None:
         self._wanted = tuple(dict.fromkeys(pairs))
@@ -157,15 +144,8 @@ class HubSource:
         if self._stopped:
             return
         self._stopped = True
-        self._session_end.set()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.wait([self._task], timeout=10)
-        nc = self._nc
-        if nc is not None:
-            with contextlib.suppress(Exception):
-                await nc.close()
-        self._queue.put_nowait(None)
+        await self._nats.close()
+        self._handover.wake()
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self
@@ -174,17 +154,14 @@ class HubSource:
         if not self._started:
             await self.start()
         while True:
-            if self._control:
-                return self._control.popleft()
+            control = self._handover.control()
+            if control is not None:
+                return control
             if self._stopped:
                 raise StopAsyncIteration
-            item = await self._queue.get()
+            item = await self._handover.get()
             if item is None:
-                continue  # a wake-up (a status in the control lane, or the end)
-            if not isinstance(item, _Raw):
-                return item
-            self._room.release()
-            self._backlog -= 1
+                continue  # a wake-up (a status pushed ahead, or the end)
             event = self._take(item)
             if event is not None:
                 await self._pacer.pace()
@@ -201,7 +178,7 @@ class HubSource:
 
     # -- applying messages (in the reader) --------------------------------------------------------------
 
-    def _take(self, item: _Raw) -> Event | None:
+    def _take(self, item: HubMessage) -> Event | None:
         chan = item.chan
         key = (chan.venue, chan.pair)
         if item.gen != chan.gen or self._chans.get(key) is not chan:
@@ -231,23 +208,19 @@ class HubSource:
 
     # -- statuses -------------------------------------------------------------------------------------
 
-    def _push(self, event: Event) -> None:
-        self._control.append(event)
-        self._queue.put_nowait(None)  # wake a reader waiting on the queue
-
     def _set_hub(self, state: str, detail: str, *, beat: bool = False) -> None:
         if (state, detail) == self._hub and not beat:
             return
         self._hub = (state, detail)
         if self.hub_status:
-            self._push(Status(HUB, state, detail, self.clock()))
+            self._handover.push(Status(HUB, state, detail, self.clock()))
         for venue in self.market_venues:
             self._venue_changed(venue)
 
     def _emit_status(self, venue: str, state: str, detail: str) -> None:
         if self._emitted.get(venue) != (state, detail):
             self._emitted[venue] = (state, detail)
-            self._push(Status(venue, state, detail, self.clock()))
+            self._handover.push(Status(venue, state, detail, self.clock()))
 
     def _venue_changed(self, venue: str) -> None:
         """The venue's row: the hub's reach first, then this reader's own sync, then the upstream state."""
@@ -272,6 +245,11 @@ class HubSource:
         else:
             state, detail = CONNECTING, "the hub has no word from this venue yet"
         self._emit_status(venue, state, detail)
+
+    def _on_link(self, state: str, detail: str, down: str | None) -> None:
+        if down is not None:
+            self._link = down
+        self._set_hub(state, detail)
 
     # -- pairs and books ------------------------------------------------------------------------------
 
@@ -302,7 +280,7 @@ class HubSource:
             task.cancel()
         sub = self._subs.pop(key, None)
         if sub is not None:
-            asyncio.get_running_loop().create_task(self._unsubscribe(sub))
+            asyncio.get_running_loop().create_task(unsubscribe(sub))
 
     def _resync(self, key: tuple[str, str], why: str) -> None:
         chan = self._chans.get(key)
@@ -318,12 +296,6 @@ class HubSource:
         wake = self._wake.get(key)
         if wake is not None:
             wake.set()
-
-    @staticmethod
-    async def _unsubscribe(sub: Any) -> None:
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(2):
-                await sub.unsubscribe()
 
     async def _chan_loop(self, key: tuple[str, str]) -> None:
         """Join (and re-join, when woken) one book: snapshot first, then the consumer after it."""
@@ -355,98 +327,35 @@ class HubSource:
         gen = chan.gen
         old = self._subs.pop(key, None)
         if old is not None:
-            await self._unsubscribe(old)
+            await unsubscribe(old)
         config = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.NEW)
         if VENUES[chan.venue].books:
+            asked = time.monotonic()  # the snapshot is no newer than the moment it was asked for
             try:
                 snap = await js.get_msg(wire.STREAM, subject=wire.subject(chan.venue, chan.pair, wire.SNAP),
                                         direct=True)
             except NotFoundError:
                 snap = None
             if snap is not None and snap.data is not None and snap.seq is not None:
-                await self._room.acquire()
-                self._backlog += 1
-                self._queue.put_nowait(_Raw(chan, gen, wire.subject(chan.venue, chan.pair, wire.SNAP), snap.data))
+                await self._handover.put(chan, gen, wire.subject(chan.venue, chan.pair, wire.SNAP), snap.data, asked)
                 config = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
                                             opt_start_seq=snap.seq + 1)
         else:
             chan.syncing = False  # no book to join: ticks and bars start flowing at once
 
         async def on_msg(msg: Msg) -> None:
-            if chan.gen != gen:
-                return
-            await self._room.acquire()
-            self._backlog += 1
-            self._queue.put_nowait(_Raw(chan, gen, msg.subject, msg.data))
+            await self._handover.put(chan, gen, msg.subject, msg.data)
 
         sub = await js.subscribe(wire.pair_filter(chan.venue, chan.pair), stream=wire.STREAM, cb=on_msg,
                                  ordered_consumer=True, config=config, pending_msgs_limit=PENDING_LIMIT)
         if chan.gen != gen:  # re-woken while subscribing: this one is already out of date
-            await self._unsubscribe(sub)
+            await unsubscribe(sub)
             return
         self._subs[key] = sub
         chan.progress_at = time.monotonic()
         self._venue_changed(chan.venue)
 
     # -- the connection -------------------------------------------------------------------------------
-
-    async def _run(self) -> None:
-        backoff = Backoff(base=0.5, cap=5.0)
-        errors: list[str] = []
-
-        async def on_error(exc: Exception) -> None:
-            errors.append(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-            del errors[:-1]
-
-        async def on_disconnected() -> None:
-            if not self._stopped:
-                self._link = f"lost {', '.join(self.servers)} ({errors[-1] if errors else 'disconnected'})"
-                self._set_hub(RECONNECTING, f"{self._link}; reconnecting")
-
-        async def on_reconnected() -> None:
-            self._session_end.set()  # rebuild every subscription on the server we reached
-
-        async def on_closed() -> None:
-            self._session_end.set()
-
-        while not self._stopped:
-            try:
-                nc = await nats.connect(servers=self.servers, name="finx-tui", allow_reconnect=True,
-                                        max_reconnect_attempts=3, reconnect_time_wait=0.5, connect_timeout=2,
-                                        error_cb=on_error, disconnected_cb=on_disconnected,
-                                        reconnected_cb=on_reconnected, closed_cb=on_closed)
-            except Exception as exc:
-                wait = backoff.delay()
-                why = errors[-1] if errors else f"{type(exc).__name__}: {exc}"
-                self._link = f"cannot reach {', '.join(self.servers)} ({why})"
-                self._set_hub(RECONNECTING, f"{self._link}; retrying in {wait:.1f}s")
-                await asyncio.sleep(wait)
-                continue
-            self._nc = nc
-            while not self._stopped and not nc.is_closed:
-                self._session_end.clear()
-                failed = False
-                try:
-                    await self._session(nc)
-                    backoff.failures = 0
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # no hub on this server yet, or JetStream not usable: say so, retry
-                    failed = True
-                    wait = backoff.delay()
-                    self._set_hub(CONNECTING, f"{exc}; trying again in {wait:.1f}s")
-                finally:
-                    await self._teardown()
-                if failed:
-                    await asyncio.sleep(wait)
-            self._js = None
-            with contextlib.suppress(Exception):
-                await nc.close()
-            if not self._stopped:
-                wait = backoff.delay()
-                self._link = f"lost {', '.join(self.servers)} ({errors[-1] if errors else 'closed'})"
-                self._set_hub(RECONNECTING, f"{self._link}; retrying in {wait:.1f}s")
-                await asyncio.sleep(wait)
 
     async def _session(self, nc: Client) -> None:
         """One connection's subscriptions: the KV bucket, then every book; until the connection changes."""
@@ -469,10 +378,10 @@ class HubSource:
             self._start_chan(key)
         opened = time.monotonic()
         try:
-            while not self._session_end.is_set():
+            while not self._nats.session_end.is_set():
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(0.5):
-                        await self._session_end.wait()
+                        await self._nats.session_end.wait()
                 self._watchdog()
                 # Silence on a live connection may be our own consumers' fault: right after a cluster loses a
                 # node, a consumer can be placed on the node that is gone and never deliver. Build them anew,
@@ -485,21 +394,17 @@ class HubSource:
                 if self._beat_at and quiet < wire.HEARTBEAT_STALE:
                     self._rebuild_after = REBUILD_AFTER
         finally:
-            await self._unsubscribe(kv)
+            await unsubscribe(kv)
 
     async def _teardown(self) -> None:
         self._js = None
         tasks = list(self._chan_tasks.values())
         self._chan_tasks.clear()
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            # Bounded: on Python 3.11 a cancellation that meets an expiring asyncio.timeout can be lost.
-            await asyncio.wait(tasks, timeout=5)
+        await cancel_all(tasks, timeout=5)
         subs = list(self._subs.values())
         self._subs.clear()
         for sub in subs:
-            await self._unsubscribe(sub)
+            await unsubscribe(sub)
         for key in self._chans:
             self._wake[key].set()
 
@@ -573,4 +478,4 @@ class HubSource:
             if ts <= chan.last_ts.get(event.type, 0.0):
                 return
             chan.last_ts[event.type] = ts
-        self._push(event)
+        self._handover.push(event)

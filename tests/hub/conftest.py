@@ -20,6 +20,7 @@ import pytest
 from finxtui.config import Config
 from finxtui.hub import Hub, NatsPublisher, StreamLimits
 from finxtui.model.book import OrderBook
+from finxtui.model.events import BookUpdate
 from finxtui.sim.server import Simulator
 from finxtui.sim.settings import SimSettings
 from finxtui.sources import HubSource
@@ -127,6 +128,7 @@ class Reader:
     def __init__(self, source: Any) -> None:
         self.source = source
         self.events: list[Any] = []
+        self.seqs: dict[int, int] = {}  # index in ``events`` of a hub book → the reader's seq of it then
         self.gate = asyncio.Event()
         self.gate.set()
         self._task: asyncio.Task[None] | None = None
@@ -142,7 +144,12 @@ class Reader:
         await asyncio.wait_for(self._task, 10)
 
     async def _read(self) -> None:
+        books = getattr(self.source, "books", None)
         async for event in self.source:
+            if books is not None and isinstance(event, BookUpdate):
+                chan = books().get((event.source, event.pair))
+                if chan is not None:  # applied in the reader's own step: its seq is this event's
+                    self.seqs[len(self.events)] = chan.seq
             self.events.append(event)
             if not self.gate.is_set():
                 await self.gate.wait()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from finxtui.model.events import RECONNECTING, RESYNCING, STALE, BookUpdate
+from finxtui.model.events import RECONNECTING, RESYNCING, STALE
 from finxtui.sim.server import Simulator
 from finxtui.sources.hub import QUEUE_SIZE, STALE_QUEUE
 from tests.hub.conftest import NatsServer, Reader, client, move, settled, start_hub, until
@@ -63,26 +63,41 @@ async def test_a_paused_reader_catches_up_by_snapshot_and_shows_nothing_stale(
         async with Reader(source) as reader:
             await move(manual_sim, 50)
             await settled(manual_sim, hub, source)
-            reader.gate.clear()  # the reader stops reading: a real pause, 10 s, while the market moves
-            await until(lambda: reader.gate.is_set() is False and reader.events, what="pause")
+            resyncs = source.resyncs
+            reader.gate.clear()  # the reader stops reading: a real pause while the market moves
             paused_at = len(reader.events)
-            deadline = time.monotonic() + 10
+            await move(manual_sim, 20)
+            # It takes one more event (index paused_at), then waits: its books stay at ``held``.
+            await until(lambda: len(reader.events) > paused_at, what="the reader to pause")
+            held = {key: chan.seq for key, chan in source.books().items() if chan.seq >= 0}
+            assert set(held) == set(hub.registry.books)
+            await move(manual_sim, 20)
+            await until(lambda: all(hb.snap_seq > held[key] for key, hb in hub.registry.books.items()),
+                        what="the hub's snapshots of books newer than the reader's")
+            # From here on, any snapshot a re-join asks for is newer than what the reader shows. The pause
+            # goes on far longer than a message may wait for the reader (STALE_QUEUE), the market moving.
+            newer_at = time.monotonic()
             most = 0
-            while time.monotonic() < deadline:
+            while time.monotonic() < newer_at + 10 * STALE_QUEUE:
                 await move(manual_sim, 20)
                 most = max(most, source.backlog)
             assert most <= QUEUE_SIZE, "what waits for a paused reader is bounded"
-            resumed = time.time()
             reader.gate.set()
             await move(manual_sim, 50)
             await settled(manual_sim, hub, source, timeout=20)
-            after = reader.events[paused_at + 1:]
-            books = [e for e in after if isinstance(e, BookUpdate)]
-            assert books, "books flow again"
-            # Nothing that waited through the pause was shown as live: every book after it is fresh.
-            assert all(b.ts >= resumed - STALE_QUEUE - 1.0 for b in books)
-            assert any(e.type == "status" and e.state == RESYNCING for e in after)
-            assert source.resyncs > 0
+            assert source.resyncs > resyncs, "the books were re-joined (in the pause or after it)"
+            after = range(paused_at + 1, len(reader.events))
+            for key, seq in held.items():
+                books = [i for i in after if reader.events[i].type == "book"
+                         and (reader.events[i].source, reader.events[i].pair) == key]
+                assert books, f"{key} flows again"
+                # Nothing that waited through the pause was shown: the first book after it is a re-join's
+                # snapshot newer than the reader's book of the pause, and no book after it is older.
+                assert reader.events[books[0]].snapshot, f"{key}: a delta that waited through the pause was shown"
+                assert all(reader.seqs[i] > seq for i in books), f"{key}: a book from the pause was shown"
+                resyncing = [i for i in after if reader.events[i].type == "status"
+                             and reader.events[i].source == key[0] and reader.events[i].state == RESYNCING]
+                assert resyncing and resyncing[0] < books[0], f"{key[0]}: no 'resyncing' before the new book"
     finally:
         await hub.stop()
 
