@@ -31,12 +31,13 @@ from finxtui.model.selection import Selection
 from finxtui.model.state import MarketState
 from finxtui.model.tape import Tapes
 from finxtui.sources.base import HistoryUnavailable, Source
+from finxtui.ui.collector import QuietCollector
 from finxtui.ui.commands import PairProvider
 from finxtui.ui.messages import FeedStatus, PairChanged
 from finxtui.ui.screens.help import HelpScreen
 from finxtui.ui.theme import PRICE_VARIABLES, THEMES
 from finxtui.ui.trader import TRADER_BINDINGS, TraderApp
-from finxtui.ui.widgets.base import PolledLines
+from finxtui.ui.widgets.base import PollClock, PolledLines
 from finxtui.ui.widgets.chart import Chart, chart_source
 from finxtui.ui.widgets.header import AppHeader
 from finxtui.ui.widgets.history import HistoryPanel, HistoryTable
@@ -118,6 +119,8 @@ class FinxApp(TraderApp):
         self.set_reactive(FinxApp.book_source, config.book_source)
         self.set_reactive(FinxApp.book_levels, config.book_levels)
         self.init_trader()
+        #: full garbage collections between redraws while the monitor runs
+        self.collector = QuietCollector()
 
     @property
     def pairs(self) -> PairTable:
@@ -169,8 +172,11 @@ class FinxApp(TraderApp):
         self._load_history(self.selected)
         if not self.is_headless:
             self.set_interval(5.0, self._watch_terminal)
+        self.collector.start()
+        PollClock.of(self).between_ticks(self.collector.collect_if_due)
 
     async def on_unmount(self) -> None:
+        self.collector.stop()
         self.workers.cancel_group(self, "source")  # the reader first: a source is not stopped under its reader
         await self.source.stop()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from rich.segment import Segment
@@ -47,6 +48,9 @@ class PollClock:
         self._due: dict[Pollable, list[float]] = {}  # widget -> [next poll (monotonic), period]
         self.tick = self.TICK
         self._timer = app.set_interval(self.tick, self._tick, name="polled-lines")
+        # Work that must not delay a paint runs once this tick's paint is done, with the most time before the
+        # next redraw (the garbage collector's full pass).
+        self._between: list[Callable[[], None]] = []
 
     @classmethod
     def of(cls, app: App) -> PollClock:
@@ -62,6 +66,10 @@ class PollClock:
             self._timer.stop()
             self.tick = period
             self._timer = app.set_interval(self.tick, self._tick, name="polled-lines")
+
+    def between_ticks(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after every tick, once the screen has painted what the tick redrew."""
+        self._between.append(callback)
 
     def remove(self, widget: Pollable) -> None:
         self._due.pop(widget, None)
@@ -81,6 +89,13 @@ class PollClock:
             if soon >= due:
                 slot[0] = due + period if now - due < period else now + period  # no catch-up bursts
                 widget.poll()
+        app = self._app()
+        if self._between and app is not None:
+            app.call_after_refresh(self._run_between)
+
+    def _run_between(self) -> None:
+        for callback in self._between:
+            callback()
 
 
 class PolledLines(Widget):
