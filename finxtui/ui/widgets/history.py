@@ -122,8 +122,15 @@ class HistoryTable(ScrollView):
         self._signature = sig
         self._hist = hist
         size = Size(self.size.width, len(hist.rows) if hist else 0)
-        if size != self.virtual_size:
-            self.virtual_size = size  # a layout pass only when the row count changes
+        old = self.virtual_size
+        if size != old:
+            if size.width == old.width and min(size.height, old.height) > self.size.height:
+                # More rows than fit, before and after: the scrollbars stay as they are, so the scroll range
+                # grows without a layout pass of the whole screen (one per tick landing, 30 ms each at idle).
+                # The thumb is resized by the next layout; in a long history it moves by under a cell.
+                self.set_reactive(HistoryTable.virtual_size, size)
+            else:
+                self.virtual_size = size
         self.refresh()
 
     def render_line(self, y: int) -> Strip:

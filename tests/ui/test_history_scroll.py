@@ -1,0 +1,30 @@
+"""The history table's scroll range follows the rows that land, without a layout pass for each."""
+
+from __future__ import annotations
+
+from finxtui.model.events import Tick
+from finxtui.ui.widgets.history import HistoryTable
+from tests.ui.helpers import Clock, scripted_app, wait_for
+from tests.ui.script import FROZEN_AT
+
+
+async def test_history_rows_landing_stay_reachable_by_scrolling() -> None:
+    clock = Clock()
+    app, source = scripted_app(clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await source.drained()
+        hist = app.state.history_for(app.selected)
+        await wait_for(pilot, lambda: hist.pages and not hist.loading, what="the history pages")
+        table = app.query_one(HistoryTable)
+        await wait_for(pilot, lambda: table.max_scroll_y > 0, what="a history longer than the table")
+        rows, reach = len(hist.rows), table.max_scroll_y
+        for i in range(5):
+            source.push(Tick("finx", app.selected, 97_400.0 + i, "KRAKEN", FROZEN_AT + 1 + i))
+        await source.drained()
+        await wait_for(pilot, lambda: len(hist.rows) == rows + 5, what="five ticks in the history")
+        await wait_for(pilot, lambda: table.max_scroll_y == reach + 5, what="the scroll range grown by five")
+        assert "97,404.0" in table.render_line(0).text  # the newest on top
+        table.scroll_end(animate=False)
+        await pilot.pause()
+        oldest = hist.rows[0]
+        assert f"{oldest.price:,.1f}" in table.render_line(table.size.height - 1).text
