@@ -80,3 +80,29 @@ async def test_a_short_screen_sums_orders_and_fills_up_in_one_line() -> None:
         panel = app.query_one("#positions", PositionsPanel)
         await wait_for(pilot, lambda: "Orders 2 · fill sell" in text_of(panel), what="the one-line summary")
         assert "XBTUSD" in text_of(panel) and "Open orders" not in text_of(panel)
+
+
+async def test_orders_coming_and_going_grow_the_slot_at_once_and_do_not_shrink_it_each_time() -> None:
+    clock = Clock()
+    app, source = scripted_app(clock)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await source.drained()
+        panel = app.query_one("#positions", PositionsPanel)
+        await wait_for(pilot, lambda: "Open orders 2" in text_of(panel), what="the account's orders")
+        height = panel.size.height
+        new = [OrderEvent("bitmex", "BTC:USD", "XBTUSD", f"x-{i}", "sell", 97_300.0 + i, 100, 100, 0, None, "new",
+                          "Limit", FROZEN_AT) for i in range(2)]
+        source.push(*new)
+        await source.drained()
+        await wait_for(pilot, lambda: "Open orders 4" in text_of(panel) and panel.size.height == height + 2,
+                       what="the slot grown by the two new rows")
+        grown = panel.size.height
+        chart = app.query_one("#chart")
+        chart_height = chart.size.height
+        source.push(*(dataclasses.replace(o, leaves_qty=0, status="canceled") for o in new))
+        await source.drained()
+        await wait_for(pilot, lambda: "Open orders 2" in text_of(panel), what="the two orders gone")
+        await pilot.pause(0.3)
+        # The rows went; the slot stays as tall, so the chart beside it keeps its size (no reflow per order).
+        assert panel.size.height == grown and chart.size.height == chart_height
+        assert "97,300.0" not in text_of(panel)

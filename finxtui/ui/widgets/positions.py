@@ -9,6 +9,7 @@ how many rows it could not show; ``get_content_height`` asks for the whole, so a
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from textual.strip import Strip
@@ -31,6 +32,8 @@ ORDER_COLUMNS = (("symbol", 8, "<", 3), ("side", 5, "<", 0), ("price", 11, ">", 
 FILL_COLUMNS = (("time", 9, "<", 0), ("side", 5, "<", 0), ("symbol", 8, "<", 1), ("price", 11, ">", 0),
                 ("qty", 12, ">", 0))
 FILLS_SHOWN = 8  # the latest fills the panel asks room for
+HOLD = 30.0  # seconds the slot keeps a height it grew to: each change of height reflows the whole screen
+# (the chart beside it resizes), and a working account's orders come and go every few seconds
 SHORT_SCREEN = 30  # rows: below this the panel asks only for the positions and a one-line orders summary
 STATUS_TEXT = {"partially_filled": "partial", "pending_new": "pending", "untriggered": "waiting"}
 
@@ -61,6 +64,7 @@ class PositionsPanel(PolledLines):
         self.has_account = has_account
         self._natural = 2  # lines the whole account would take (the slot's wish)
         self._compact = 2  # lines with the orders and fills as one summary line
+        self._hold_until = 0.0  # time.monotonic() until which the slot does not shrink
 
     def get_content_height(self, container: Any, viewport: Any, width: int) -> int:
         if self.screen.size.height < SHORT_SCREEN:  # the depth ladder keeps its rows: one summary line instead
@@ -80,9 +84,14 @@ class PositionsPanel(PolledLines):
         order_lines = (2 + len(orders) if orders else 1) if show_orders else 0  # section line, header, rows
         natural = len(head) + len(positions) + order_lines + (1 + len(fills) if fills else 0)
         compact = len(head) + len(positions) + (1 if show_orders else 0)
+        now = time.monotonic()
+        if now < self._hold_until:  # a slot that grew keeps its height a while: no reflow per order
+            natural, compact = max(natural, self._natural), max(compact, self._compact)
         if (natural, compact) != (self._natural, self._compact):
+            if natural > self._natural or compact > self._compact:
+                self._hold_until = now + HOLD
             self._natural, self._compact = natural, compact
-            self.refresh(layout=True)  # the slot may grow to fit (or shrink)
+            self.refresh(layout=True)  # the slot grows to fit, or shrinks once the hold is over
         room = natural if height <= 0 or height >= natural else height
         lines = head + positions
         left = room - len(lines)
