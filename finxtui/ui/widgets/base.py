@@ -7,6 +7,7 @@ the rows that differ from what is on screen. That is the whole rendering policy 
 
 from __future__ import annotations
 
+import math
 import time
 import weakref
 from collections.abc import Callable
@@ -47,6 +48,7 @@ class PollClock:
         self._app = weakref.ref(app)
         self._due: dict[Pollable, list[float]] = {}  # widget -> [next poll (monotonic), period]
         self.tick = self.TICK
+        self._origin = time.monotonic()
         self._timer = app.set_interval(self.tick, self._tick, name="polled-lines")
         # Work that must not delay a paint runs once this tick's paint is done, with the most time before the
         # next redraw (the garbage collector's full pass).
@@ -60,7 +62,11 @@ class PollClock:
         return clock
 
     def add(self, widget: Pollable, period: float) -> None:
-        self._due[widget] = [time.monotonic() + period, period]
+        # Every widget's polls sit on one grid from the clock's start, so the slower ones (4, 2, 1 Hz) fall on the
+        # same ticks: a paint walks every panel on screen whatever changed, so changes that come together cost
+        # one paint, not two or three.
+        now = time.monotonic()
+        self._due[widget] = [self._origin + period * (math.floor((now - self._origin) / period) + 1), period]
         app = self._app()
         if period < self.tick and app is not None:
             self._timer.stop()
@@ -87,7 +93,8 @@ class PollClock:
         for widget, slot in list(self._due.items()):
             due, period = slot
             if soon >= due:
-                slot[0] = due + period if now - due < period else now + period  # no catch-up bursts
+                # The next slot on the grid after now: a late tick skips what it missed, no catch-up bursts.
+                slot[0] = due + period * (math.floor((now - due) / period) + 1 if now - due >= period else 1)
                 widget.poll()
         app = self._app()
         if self._between and app is not None:
