@@ -164,6 +164,7 @@ class TickToScreen:
         self.queued: list[float] = []  # arrival -> the feed applying it (waiting in the socket's queue)
         self.waits: list[float] = []  # applied -> the build that drew it (waiting for the redraw)
         self.paints: list[float] = []  # that build -> the paint that showed it
+        self.invisible = 0  # frames whose changes a build drew identically (deeper levels, undone, rounding)
         self.pending: collections.deque[tuple[int, float, float]] = collections.deque()
         self._built = -1
         self._built_at = 0.0
@@ -178,9 +179,15 @@ class TickToScreen:
 
         def build(ladder: DepthLadder, width: int, height: int) -> Any:
             book = ladder.market.book(ladder.selection.book_source, ladder.selection.pair)
-            probe._built = book.version if book is not None else -1
-            probe._built_at = time.monotonic()
-            return original_build(ladder, width, height)
+            version = book.version if book is not None else -1
+            before = ladder.text
+            lines = original_build(ladder, width, height)
+            if "\n".join(strip.text for strip in lines) == before:
+                probe._unseen(version)  # these frames changed nothing on screen: no paint can show them
+            else:
+                probe._built = version
+                probe._built_at = time.monotonic()
+            return lines
 
         Feed._take_queue = take_queue  # type: ignore[method-assign]
         DepthLadder.build = build  # type: ignore[method-assign]
@@ -197,6 +204,7 @@ class TickToScreen:
         self.queued = []
         self.waits = []
         self.paints = []
+        self.invisible = 0
 
     def _shown(self) -> Any:
         app = self.app
@@ -232,6 +240,12 @@ class TickToScreen:
                 probe.pending.append((book.version, arrived, clock()))
 
         feed.on_frame = stamped
+
+    def _unseen(self, version: int) -> None:
+        pending = self.pending
+        while pending and pending[0][0] <= version:
+            pending.popleft()
+            self.invisible += 1
 
     def _paint(self, now: float) -> None:
         pending = self.pending

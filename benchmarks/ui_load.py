@@ -98,6 +98,7 @@ async def window(app: Any, meter: Meter, control: Control, sim: Any, rate: float
         # From a frame's arrival to the first paint showing it (the book on screen), and the ladder's interval.
         "tick_p50_ms": quantile(ticks, 0.5) * 1000, "tick_p99_ms": quantile(ticks, 0.99) * 1000,
         "tick_max_ms": max(ticks) * 1000 if ticks else float("nan"), "tick_samples": len(ticks),
+        "tick_invisible": tick.invisible,  # frames a build drew identically: never shown, not counted
         # ...split: queued until the feed applies it, waiting for the ladder's redraw, then that redraw to the paint
         "tick_queue_p50_ms": quantile(tick.queued, 0.5) * 1000,
         "tick_queue_p99_ms": quantile(tick.queued, 0.99) * 1000,
@@ -330,6 +331,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                               f"(queued {r['tick_queue_p50_ms']:.0f}/{r['tick_queue_p99_ms']:.0f}, "
                               f"redraw wait {r['tick_wait_p50_ms']:.0f}/{r['tick_wait_p99_ms']:.0f}, "
                               f"to paint {r['tick_paint_p50_ms']:.0f}/{r['tick_paint_p99_ms']:.0f}) "
+                              f"unseen {r['tick_invisible']}/{r['tick_samples']} "
                               f"paints {r['paints_per_s']:.1f}/s applied {r['applied_ratio']:.3f}", file=sys.stderr)
                 await control.rate(0)
                 await asyncio.sleep(1.0)
