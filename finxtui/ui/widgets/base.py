@@ -174,7 +174,9 @@ class PolledLines(Widget):
             return
         changed = [y for y, (a, b) in enumerate(zip(old, lines, strict=True)) if a != b]
         if len(changed) > len(lines) // 2:
-            self.refresh()  # most rows (a rescaled chart): one dirty region costs less than one per row
+            # Most rows (a rescaled chart, a ladder's running totals): one region around them costs less than one
+            # per row, and the blank rows below the content (half a tall ladder) are not painted again.
+            self.refresh(Region(0, changed[0], width, changed[-1] - changed[0] + 1))
             return
         for y in changed:
             self.refresh(Region(0, y, width, 1))
