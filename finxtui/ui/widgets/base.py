@@ -169,11 +169,16 @@ class PolledLines(Widget):
         old = self._lines
         self._lines = lines
         width = self.size.width
-        if len(old) != len(lines):
-            self.refresh(layout=True)  # auto-height widgets grow or shrink with their content
-            return
-        changed = [y for y, (a, b) in enumerate(zip(old, lines, strict=True)) if a != b]
-        if len(changed) > len(lines) // 2:
+        # No layout pass when the number of lines changes: each one reflows the whole screen, and a widget sized by
+        # its content (the ticker, the account) asks for one itself when the height it wants changes. Rows past
+        # the shorter list are repainted like changed ones.
+        if len(old) == len(lines):
+            changed = [y for y, (a, b) in enumerate(zip(old, lines, strict=True)) if a != b]
+        else:
+            common = min(len(old), len(lines))
+            changed = [y for y in range(common) if old[y] != lines[y]]
+            changed += range(common, max(len(old), len(lines)))
+        if len(changed) > max(len(old), len(lines)) // 2:
             # Most rows (a rescaled chart, a ladder's running totals): one region around them costs less than one
             # per row, and the blank rows below the content (half a tall ladder) are not painted again.
             self.refresh(Region(0, changed[0], width, changed[-1] - changed[0] + 1))
