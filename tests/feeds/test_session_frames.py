@@ -3,6 +3,7 @@ straight from websockets' queue of parsed frames (a burst), fragmented messages 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -10,6 +11,7 @@ import websockets
 from websockets.asyncio.server import ServerConnection
 
 from finxtui.feeds.session import Feed
+from finxtui.model.events import Tick
 from tests.feeds.runner import FeedRunner
 
 BURST = 3000  # far more than one read: most frames wait in websockets' queue when the parser asks
@@ -61,3 +63,27 @@ async def test_every_frame_reaches_the_parser_whole_in_order_as_bytes(server: st
     assert {kind for kind, _ in feed.seen} == {bytes}
     assert feed.frames == BURST
     assert feed.rejected_frames == 0
+
+
+class Emitter(Recorder):
+    """A feed that says one tick per frame, numbered in the order its parser saw them."""
+
+    def on_frame(self, frame: str | bytes) -> None:
+        super().on_frame(frame)
+        self.emit(Tick("test", "X:USD", float(len(self.seen)), "", 0.0))
+
+
+async def test_batches_hand_over_every_event_once_in_order(server: str) -> None:
+    feed = Emitter(server)
+    prices: list[float] = []
+    sizes: list[int] = []
+    try:
+        async with asyncio.timeout(20):
+            while len(prices) < BURST:
+                batch = await feed.next_batch()
+                sizes.append(len(batch))
+                prices += [event.price for event in batch if isinstance(event, Tick)]
+    finally:
+        await feed.aclose()
+    assert prices == [float(n) for n in range(1, BURST + 1)]  # each frame's tick, once, in the parser's order
+    assert max(sizes) > 1  # frames waiting in websockets' queue came out together
