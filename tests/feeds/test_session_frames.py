@@ -66,24 +66,24 @@ async def test_every_frame_reaches_the_parser_whole_in_order_as_bytes(server: st
 
 
 class Emitter(Recorder):
-    """A feed that says one tick per frame, numbered in the order its parser saw them."""
+    """A feed that says two ticks per frame (n and n + 0.5), numbered in the order its parser saw them."""
 
     def on_frame(self, frame: str | bytes) -> None:
         super().on_frame(frame)
         self.emit(Tick("test", "X:USD", float(len(self.seen)), "", 0.0))
+        self.emit(Tick("test", "X:USD", len(self.seen) + 0.5, "", 0.0))
 
 
 async def test_batches_hand_over_every_event_once_in_order(server: str) -> None:
     feed = Emitter(server)
     prices: list[float] = []
-    sizes: list[int] = []
     try:
         async with asyncio.timeout(20):
-            while len(prices) < BURST:
-                batch = await feed.next_batch()
-                sizes.append(len(batch))
-                prices += [event.price for event in batch if isinstance(event, Tick)]
+            while len(prices) < 2 * BURST:
+                ticks = [event.price for event in await feed.next_batch() if isinstance(event, Tick)]
+                assert len(ticks) % 2 == 0, ticks  # a frame's events come out together
+                prices += ticks
     finally:
         await feed.aclose()
-    assert prices == [float(n) for n in range(1, BURST + 1)]  # each frame's tick, once, in the parser's order
-    assert max(sizes) > 1  # frames waiting in websockets' queue came out together
+    # Each frame's ticks, once, in the parser's order.
+    assert prices == [n + half for n in range(1, BURST + 1) for half in (0.0, 0.5)]
