@@ -106,7 +106,7 @@ async def finx(args: argparse.Namespace) -> dict[str, Any]:
     updates = u0 = 0
     t0 = c0 = 0.0
     started = False
-    # The feed's events a batch at a time, as the app and ``tail`` read them (one event at a time in a tree
+    # The feed's events a frame at a time, as the app's pump reads them (one event at a time in a tree
     # from before ``next_batch``).
     batches = feed.next_batch if hasattr(feed, "next_batch") else (lambda: _one(feed))
     try:
