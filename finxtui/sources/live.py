@@ -186,7 +186,7 @@ class LiveSource:
         try:
             while True:
                 try:
-                    batch = await feed.next_batch()  # a frame's events, or many frames', in one step
+                    batch = await feed.next_batch()  # a frame's events in one step
                 except StopAsyncIteration:
                     return
                 for event in batch:
