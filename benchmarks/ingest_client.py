@@ -64,10 +64,6 @@ class Window:
                 "cpu": self.c1 - self.c0, "notes": notes}
 
 
-
-async def _one(feed: Any) -> list[Any]:
-    return [await feed.__anext__()]
-
 async def bare(args: argparse.Namespace) -> dict[str, Any]:
     import websockets
 
@@ -106,14 +102,10 @@ async def finx(args: argparse.Namespace) -> dict[str, Any]:
     updates = u0 = 0
     t0 = c0 = 0.0
     started = False
-    # The feed's events a frame at a time, as the app's pump reads them (one event at a time in a tree
-    # from before ``next_batch``).
-    batches = feed.next_batch if hasattr(feed, "next_batch") else (lambda: _one(feed))
     try:
-        while True:
-            for ev in await batches():
-                if ev.type == "book":
-                    updates += len(ev.changes)
+        async for ev in feed:
+            if ev.type == "book":
+                updates += len(ev.changes)
             f = feed.frames
             if not started:
                 if f >= skip:

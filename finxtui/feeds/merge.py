@@ -179,10 +179,6 @@ class MergedFeed:
     def __aiter__(self) -> MergedFeed:
         return self
 
-    async def next_batch(self) -> list[Event]:
-        """``Feed.next_batch``'s face; one event at a time, as FinX's ticks are few."""
-        return [await self.__anext__()]
-
     async def __anext__(self) -> Event:
         if not self._started:
             self._start()

@@ -32,7 +32,6 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from finxtui.feeds.backoff import Backoff
 from finxtui.feeds.rejects import REJECT_LOG_BURST, Rejections
-from finxtui.feeds.wsqueue import parsed_frames
 from finxtui.model.events import (
     CONNECTING,
     ERROR,
@@ -237,14 +236,6 @@ class Feed:
     def __aiter__(self) -> Feed:
         return self
 
-    async def next_batch(self) -> list[Event]:
-        """The next event and every one ready behind it (the rest of its frame's), in order, in one await."""
-        batch = [await self.__anext__()]
-        if self._out:
-            batch += self._out
-            self._out.clear()
-        return batch
-
     async def __anext__(self) -> Event:
         out = self._out
         while True:
@@ -265,9 +256,7 @@ class Feed:
                 assembler = self._assembler
                 if assembler.paused and len(queued) <= assembler.low:
                     assembler.maybe_resume()  # flow control as ``recv`` does it: below the low-water mark, read again
-                # The same checks as a frame from ``recv``. One frame at a time: its events hold the live book,
-                # which must not move on before they are read.
-                self.process(frame)
+                self.process(frame)  # the same checks as a frame from ``recv``, the size limit included
                 continue
             # The read is inlined here, not in a coroutine of its own: one more coroutine a frame costs a
             # measurable share of the feed at 100k frames/s. The chores before a read run only when due.
@@ -299,8 +288,18 @@ class Feed:
             self.process(frame)
 
     def _take_queue(self, ws: ClientConnection) -> None:
-        """Find websockets' queue of parsed frames (``None``: always read through ``recv``)."""
-        self._queued, self._assembler = parsed_frames(ws)
+        """Find websockets' queue of parsed frames (``None``: always read through ``recv``).
+
+        ``recv()`` pops this queue through ``Assembler.get``; it is not public API, so it is looked up, not
+        assumed (websockets is bounded below 18), and without it every frame goes through ``recv``.
+        """
+        assembler = getattr(ws, "recv_messages", None)
+        queue = getattr(getattr(assembler, "frames", None), "queue", None)
+        if not isinstance(queue, deque) or not callable(getattr(assembler, "maybe_resume", None)):
+            self._queued = None
+            return
+        self._queued = queue
+        self._assembler = assembler
 
     def process(self, frame: str | bytes) -> None:
         """Handle one frame; never raises. A frame the parser cannot use is counted and logged, not fatal."""

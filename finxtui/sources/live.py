@@ -184,16 +184,8 @@ class LiveSource:
         queue = self._queue
         assert queue is not None
         try:
-            while True:
-                try:
-                    batch = await feed.next_batch()  # a frame's events in one step
-                except StopAsyncIteration:
-                    return
-                for event in batch:
-                    if queue.full():
-                        await queue.put(event)  # the reader is behind: wait for it, as before
-                    else:
-                        queue.put_nowait(event)
+            async for event in feed:
+                await queue.put(event)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug in a feed must not end the others: say so where the user looks

@@ -3,7 +3,6 @@ straight from websockets' queue of parsed frames (a burst), fragmented messages 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,7 +10,6 @@ import websockets
 from websockets.asyncio.server import ServerConnection
 
 from finxtui.feeds.session import Feed
-from finxtui.model.events import Tick
 from tests.feeds.runner import FeedRunner
 
 BURST = 3000  # far more than one read: most frames wait in websockets' queue when the parser asks
@@ -63,27 +61,3 @@ async def test_every_frame_reaches_the_parser_whole_in_order_as_bytes(server: st
     assert {kind for kind, _ in feed.seen} == {bytes}
     assert feed.frames == BURST
     assert feed.rejected_frames == 0
-
-
-class Emitter(Recorder):
-    """A feed that says two ticks per frame (n and n + 0.5), numbered in the order its parser saw them."""
-
-    def on_frame(self, frame: str | bytes) -> None:
-        super().on_frame(frame)
-        self.emit(Tick("test", "X:USD", float(len(self.seen)), "", 0.0))
-        self.emit(Tick("test", "X:USD", len(self.seen) + 0.5, "", 0.0))
-
-
-async def test_batches_hand_over_every_event_once_in_order(server: str) -> None:
-    feed = Emitter(server)
-    prices: list[float] = []
-    try:
-        async with asyncio.timeout(20):
-            while len(prices) < 2 * BURST:
-                ticks = [event.price for event in await feed.next_batch() if isinstance(event, Tick)]
-                assert len(ticks) % 2 == 0, ticks  # a frame's events come out together
-                prices += ticks
-    finally:
-        await feed.aclose()
-    # Each frame's ticks, once, in the parser's order.
-    assert prices == [n + half for n in range(1, BURST + 1) for half in (0.0, 0.5)]
