@@ -57,6 +57,7 @@ from finxtui.wire.venues import SOURCES
 log = logging.getLogger("finxtui.sim")
 
 CONTROL = "/control"
+STOP_GRACE = 1.0  # seconds clients get to answer our close frame when the simulator stops
 Opener = Callable[[ServerConnection, str, dict[str, str]], SimConnection]
 
 
@@ -170,8 +171,18 @@ class Simulator:
         await self.tasks.cancel_all()
         if self._server is not None:
             self._server.close(close_connections=True)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 5)
+            try:
+                await asyncio.wait_for(asyncio.shield(self._server.wait_closed()), STOP_GRACE)
+            except TimeoutError:
+                # A client that has stopped reading never sees our close frame: cut it rather than wait out
+                # websockets' close timeout (10 s a connection).
+                for conns in self.connections.values():
+                    for conn in list(conns):
+                        conn.abort()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._server.wait_closed(), 5)
+            except Exception:  # stopping: nothing left to report it to
+                pass
             self._server = None
 
     async def __aenter__(self) -> Simulator:

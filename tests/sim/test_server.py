@@ -12,6 +12,7 @@ import sys
 import pytest
 import websockets
 from websockets.exceptions import InvalidStatus
+from websockets.protocol import State
 
 from finxtui.sim.credentials import DEMO_FINX_KEY
 from finxtui.sim.server import Simulator, route
@@ -108,3 +109,27 @@ def test_sim_command_prints_urls_and_stops_cleanly_on_ctrl_c() -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+async def test_stop_cuts_a_client_that_never_answers_the_close() -> None:
+    """A client that has stopped reading never answers the close frame: ``stop`` gives it a grace, then cuts it,
+    rather than leave it open past websockets' close timeout. Every connection is closed when ``stop`` returns."""
+    sim = await Simulator(seed=11, rate=0).start()
+    port = int(sim.url.rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        # A bare opening handshake, then silence: this client reads and answers nothing more.
+        writer.write(f"GET /bitfinex/ws/2 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        assert head.startswith(b"HTTP/1.1 101"), head
+        async with asyncio.timeout(10):
+            while not sim.connections["bitfinex"]:
+                await asyncio.sleep(0.01)
+        connections = [conn.ws for conn in sim.connections["bitfinex"]]
+        await sim.stop()
+        assert all(ws.state is State.CLOSED for ws in connections), [ws.state for ws in connections]
+    finally:
+        writer.close()
+        await sim.stop()
