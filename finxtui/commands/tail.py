@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 import sys
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -70,8 +71,20 @@ async def run_tail(cfg: Config, args: argparse.Namespace, pairs: list[str]) -> i
                 pending = False
 
     flush_task = asyncio.create_task(flusher())
+    deadline = asyncio.timeout(args.seconds)
+    signals = (signal.SIGINT, signal.SIGTERM)
+
+    def stop_now() -> None:
+        # Ctrl-C or a kill ends tail like --seconds does: the lines so far and --stats still come out. Our own
+        # handler, not KeyboardInterrupt, so a tail started with SIGINT ignored (a `nohup … &` shell) still stops.
+        if not deadline.expired():
+            deadline.reschedule(loop.time())
+
     try:
-        async with asyncio.timeout(args.seconds):
+        async with deadline:
+            for sig in signals:  # inside the block: a deadline can only be moved once entered
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.add_signal_handler(sig, stop_now)
             async for event in events:
                 count += 1
                 if not quiet:
@@ -86,8 +99,11 @@ async def run_tail(cfg: Config, args: argparse.Namespace, pairs: list[str]) -> i
                 if limit is not None and count >= limit:
                     break
     except TimeoutError:
-        pass  # --seconds reached
+        pass  # --seconds reached, or a signal
     finally:
+        for sig in signals:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
         flush_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await flush_task

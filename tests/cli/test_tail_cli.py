@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -55,6 +57,33 @@ def test_stats_and_quiet() -> None:
     out = lines(proc)
     assert len(out) == 1 and out[0]["type"] == "stats" and out[0]["events"] == 300
     assert out[0]["seconds"] > 0 and out[0]["rate"] > 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_ends_tail_like_its_time_limit(sig: signal.Signals) -> None:
+    """Ctrl-C or a kill: the lines so far, then the stats line, exit 0. Started with SIGINT ignored, as a job
+    from a non-interactive shell (``nohup … &``) is, so it must be tail's own handler that stops it."""
+    # stderr to a file: communicate() on two pipes would skip what readline() has already buffered.
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "finxtui", "tail", "bitfinex", "--demo", "--stats"],
+                                stdout=subprocess.PIPE, stderr=err, text=True, env=ENV,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        try:
+            assert proc.stdout is not None
+            first = json.loads(proc.stdout.readline())
+            assert first["type"] == "status", first
+            proc.send_signal(sig)
+            rest, _ = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate(timeout=30)
+        err.seek(0)
+        stderr = err.read()
+    assert proc.returncode == 0, stderr
+    out = [first, *(json.loads(line) for line in rest.splitlines())]
+    assert out[-1]["type"] == "stats" and out[-1]["events"] == len(out) - 1, (out[-1], len(out))
+    assert "Traceback" not in stderr
 
 
 def test_seconds_limit_ends_the_stream() -> None:
