@@ -126,6 +126,11 @@ class PolledLines(Widget):
         # recomputed every one. An entry is only used while Textual still holds the very same component styles,
         # unchanged (applying CSS, e.g. a theme or a pseudo-class change, replaces them).
         self._component_cache: dict[str, tuple[Any, int, Style]] = {}
+        # Rows by what they show, from the last build and the one running: a row that did not change is the very
+        # same Strip again, built once (a Strip and its seven caches cost more than the text in it), and the
+        # comparison in ``_set_lines`` finds it unchanged at once. Two builds' rows at most, so it stays small.
+        self._rows: dict[tuple[Any, ...], Strip] = {}
+        self._next_rows: dict[tuple[Any, ...], Strip] = {}
 
     def on_mount(self) -> None:
         PollClock.of(self.app).add(self, 1 / self.hz)
@@ -159,10 +164,12 @@ class PolledLines(Widget):
         self.rebuilds += 1
         width, height = self.size
         self._poll_base = self.rich_style
+        self._next_rows = {}
         try:
             lines = self.build(width, height)
         finally:
             self._poll_base = None
+            self._rows, self._next_rows = self._next_rows, {}
         self._set_lines(lines)
 
     def _set_lines(self, lines: list[Strip]) -> None:
@@ -208,6 +215,15 @@ class PolledLines(Widget):
     def line(self, cells: list[Cell], width: int, fill: Style | None = None) -> Strip:
         """One row from (text, style) cells, cropped or padded to ``width`` (padding in ``fill``)."""
         base = self._poll_base if self._poll_base is not None else self.rich_style
+        key = (*cells, width, fill, base)
+        strip = self._rows.get(key)
+        if strip is None:
+            strip = self._next_rows.get(key) or self._make_line(cells, width, fill, base)
+        self._next_rows[key] = strip
+        return strip
+
+    @staticmethod
+    def _make_line(cells: list[Cell], width: int, fill: Style | None, base: Style) -> Strip:
         segments = [Segment(text, base + style if style is not None else base) for text, style in cells if text]
         length = sum(segment.cell_length for segment in segments)
         if length < width:  # padded, as Strip.adjust_cell_length pads, without building the strip twice
