@@ -32,6 +32,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from finxtui.feeds.backoff import Backoff
 from finxtui.feeds.rejects import REJECT_LOG_BURST, Rejections
+from finxtui.feeds.ws_ends import MAX_FRAME, QUIET, describe_close, describe_connect_error, discard
 from finxtui.model.events import (
     CONNECTING,
     ERROR,
@@ -49,7 +50,6 @@ YIELD_EVERY = 0.002  # seconds of uninterrupted work before the reader lets the 
 #: frames taken from websockets' queue between two clock reads (yield, health and arrival stamps are due then)
 BATCH = 64
 WAKE_INTERVAL = 0.5  # how often (by default) a quiet socket wakes the reader to check health
-MAX_FRAME = 16 * 1024 * 1024  # a frame larger than this is a protocol error, not data
 # Reasons for rejected frames: fixed texts, so each kind is logged once with a sample.
 NOT_JSON = "not JSON"
 NOT_OBJECT = "not a JSON object"
@@ -223,7 +223,7 @@ class Feed:
             ws, self.ws = self.ws, None
             # Frames nobody will read keep reading paused, and the server's close frame waits behind them:
             # drop them while the close handshake runs, or every early stop costs the whole close timeout.
-            drain = asyncio.ensure_future(_discard(ws))
+            drain = asyncio.ensure_future(discard(ws))
             try:
                 await asyncio.wait_for(ws.close(), 2)
             except (TimeoutError, ConnectionClosed, OSError):
@@ -346,7 +346,7 @@ class Feed:
                 for message in pending:
                     await ws.send(message)
             except ConnectionClosed as exc:
-                self._drop(_describe_close(exc))
+                self._drop(describe_close(exc, MAX_FRAME))
                 return False
         return True
 
@@ -429,7 +429,7 @@ class Feed:
         try:
             ws = await websockets.connect(self.url(), open_timeout=self.open_timeout, max_size=MAX_FRAME,
                                           compression="deflate", ping_interval=20, ping_timeout=20,
-                                          close_timeout=2, logger=_QUIET)
+                                          close_timeout=2, logger=QUIET)
         except InvalidStatus as exc:
             code = exc.response.status_code
             self._reason = f"refused with HTTP {code}"
@@ -441,7 +441,7 @@ class Feed:
             self._fatal = self._reason = f"bad URL: {self.display_url()}"
             return
         except (OSError, TimeoutError, InvalidHandshake) as exc:
-            self._reason = _describe_connect_error(exc)
+            self._reason = describe_connect_error(exc)
             return
         self.ws = ws
         self._take_queue(ws)
@@ -459,7 +459,7 @@ class Feed:
             self.on_closed(exc)  # a subclass may read the close code and call fatal()
         except FatalFeedError:
             pass
-        self._drop(self._fatal or _describe_close(exc))
+        self._drop(self._fatal or describe_close(exc, MAX_FRAME))
 
     def credential_hint(self) -> str:
         """Which setting holds this source's key (for error text)."""
@@ -472,40 +472,6 @@ class Feed:
             await asyncio.wait_for(self._retry_now.wait(), delay)
         except TimeoutError:
             pass
-
-
-_QUIET = logging.getLogger("finxtui.feeds.ws")
-_QUIET.setLevel(logging.WARNING)  # websockets logs URLs at debug level; ours may carry a key
-
-
-def _describe_close(exc: ConnectionClosed) -> str:
-    rcvd = exc.rcvd
-    sent = exc.sent
-    if sent is not None and sent.code == 1009:
-        return f"the venue sent a frame over the {MAX_FRAME / 2**20:g} MiB limit; connection closed"
-    if rcvd is None:
-        return "connection dropped (no close frame)"
-    reason = f": {rcvd.reason}" if rcvd.reason else ""
-    return f"closed by the server ({rcvd.code}{reason})"
-
-
-def _describe_connect_error(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "connect timed out"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    return f"cannot connect: {exc}"
-
-
-async def _discard(ws: ClientConnection) -> None:
-    """Read and drop frames until the connection closes (or someone else is reading it)."""
-    try:
-        while True:
-            await ws.recv(decode=False)
-    except (ConnectionClosed, RuntimeError):  # RuntimeError: websockets' ConcurrencyError, a reader already waits
-        pass
 
 
 __all__ = ["CONNECTING", "ERROR", "LIVE", "MAX_FRAME", "RECONNECTING", "REJECT_LOG_BURST", "RESYNCING", "STALE",
