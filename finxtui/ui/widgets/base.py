@@ -65,7 +65,9 @@ class PollClock:
         # Every widget's polls sit on one grid from the clock's start, so the slower ones (4, 2, 1 Hz) fall on the
         # same ticks: a paint walks every panel on screen whatever changed, so changes that come together cost
         # one paint, not two or three.
-        now = time.monotonic()
+        # The first slot lies past ``now + tick / 2``: a tick polls slots up to half a tick early, so a nearer one
+        # may have been polled for the others already, and this widget would be polled for it alone.
+        now = time.monotonic() + self.tick / 2
         self._due[widget] = [self._origin + period * (math.floor((now - self._origin) / period) + 1), period]
         app = self._app()
         if period < self.tick and app is not None:
