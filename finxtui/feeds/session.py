@@ -32,7 +32,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from finxtui.feeds.backoff import Backoff
 from finxtui.feeds.rejects import REJECT_LOG_BURST, Rejections
-from finxtui.feeds.ws_ends import MAX_FRAME, QUIET, describe_close, describe_connect_error, discard
+from finxtui.feeds.ws_ends import QUIET, describe_close, describe_connect_error, discard
 from finxtui.model.events import (
     CONNECTING,
     ERROR,
@@ -50,6 +50,7 @@ YIELD_EVERY = 0.002  # seconds of uninterrupted work before the reader lets the 
 #: frames taken from websockets' queue between two clock reads (yield, health and arrival stamps are due then)
 BATCH = 64
 WAKE_INTERVAL = 0.5  # how often (by default) a quiet socket wakes the reader to check health
+MAX_FRAME = 16 * 1024 * 1024  # a frame larger than this is a protocol error, not data
 # Reasons for rejected frames: fixed texts, so each kind is logged once with a sample.
 NOT_JSON = "not JSON"
 NOT_OBJECT = "not a JSON object"

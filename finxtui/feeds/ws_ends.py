@@ -10,13 +10,11 @@ import logging
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-MAX_FRAME = 16 * 1024 * 1024  # a frame larger than this is a protocol error, not data
-
 QUIET = logging.getLogger("finxtui.feeds.ws")
 QUIET.setLevel(logging.WARNING)  # websockets logs URLs at debug level; ours may carry a key
 
 
-def describe_close(exc: ConnectionClosed, max_frame: int = MAX_FRAME) -> str:
+def describe_close(exc: ConnectionClosed, max_frame: int) -> str:
     """Why a connection ended, for a status line (``max_frame``: the size limit the connection was opened with)."""
     rcvd = exc.rcvd
     sent = exc.sent

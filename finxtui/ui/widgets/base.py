@@ -63,8 +63,8 @@ class PollClock:
 
     def add(self, widget: Pollable, period: float) -> None:
         # Every widget's polls sit on one grid from the clock's start, so the slower ones (4, 2, 1 Hz) fall on the
-        # same ticks: a paint walks every panel on screen whatever changed, so changes that come together cost
-        # one paint, not two or three.
+        # same ticks: a paint walks every panel under the box around what changed, so changes that come together
+        # cost one paint, not two or three.
         # The first slot lies past ``now + tick / 2``: a tick polls slots up to half a tick early, so a nearer one
         # may have been polled for the others already, and this widget would be polled for it alone.
         now = time.monotonic() + self.tick / 2
