@@ -27,6 +27,10 @@ from finxtui.wire.venues import SOURCES
 #: visible changes, and the simulator's wake-ups, dispatches and the frames they make (a frame per book and
 #: slice where the venue batches) are a third of the demo's CPU at 100 (benchmarks/idle.py).
 DEMO_MARKET_SLICE = 0.05
+#: Bitfinex checksums as often as the live venue sends them (a median of ~2.5 s apart on a changing book), not the
+#: simulator's 0.2 s for tests: each is 50 levels formatted and hashed by the simulator and again by the feed,
+#: and every one is still verified.
+DEMO_CHECKSUM_INTERVAL = 2.5
 
 
 def demo_config(cfg: Config, sim: Simulator) -> Config:
@@ -72,7 +76,7 @@ class DemoSource:
         self.clock = clock
         self.venues: tuple[str, ...] = tuple(s for s in SOURCES if config.enabled.get(s, True))
         if settings is None:
-            settings = SimSettings(market_slice=DEMO_MARKET_SLICE)
+            settings = SimSettings(market_slice=DEMO_MARKET_SLICE, bitfinex_checksum_interval=DEMO_CHECKSUM_INTERVAL)
         self.simulator = Simulator(seed=seed, rate=rate, clock=clock, credentials=SimCredentials(), warmup=warmup,
                                    settings=settings)
         self._pairs = tuple(pairs) if pairs is not None else tuple(config.watchlist)

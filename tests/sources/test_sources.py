@@ -15,7 +15,7 @@ from finxtui.model.book import OrderBook
 from finxtui.model.events import BookUpdate, Event, Status, Tick, Trade
 from finxtui.sim.server import Simulator
 from finxtui.sources import DemoSource, HistoryUnavailable, LiveSource, ReplaySource, ScriptedSource, Source
-from finxtui.sources.demo import demo_config
+from finxtui.sources.demo import DEMO_CHECKSUM_INTERVAL, demo_config
 from tests.record.helpers import make_recording
 
 
@@ -140,6 +140,11 @@ async def test_the_demo_source_runs_its_own_simulator() -> None:
     async with Reader(source) as reader:
         await reader.until(lambda: reader.live("bitfinex") and reader.live("bitmex"), 15)
         assert source.simulator.stats()["connections"]["bitfinex"] == 1
+        # Checksums come at the live venue's cadence, not the test simulator's five a second, and every one
+        # is still verified: the first of each book comes with its first update.
+        assert source.simulator.settings.bitfinex_checksum_interval == DEMO_CHECKSUM_INTERVAL == 2.5
+        feed = source.feeds["bitfinex"]
+        await reader.until(lambda: getattr(feed, "checksums_ok", 0) >= 1, 15)
 
 
 async def test_a_replay_plays_a_recording_and_says_when_it_ended(tmp_path: Path) -> None:
