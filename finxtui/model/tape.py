@@ -65,10 +65,13 @@ class Tape:
         ms = round(ts * 1000)
         self.trades += 1
         self.version += 1
-        # A venue's sweep arrives as consecutive trades; look back a few prints for the same venue, side and
-        # millisecond, since two venues' trades interleave.
-        for i in range(1, min(4, len(self.prints)) + 1):
-            p = self.prints[-i]
+        # A venue's sweep arrives as consecutive trades on its own socket, but any number of another venue's newer
+        # prints may have been read in between: look back through every print not older than this trade, so what
+        # merges does not depend on how the venues' sockets were read (prints are in time order: on a live tape
+        # this is one or two prints).
+        prints = self.prints
+        for i in range(1, len(prints) + 1):
+            p = prints[-i]
             if p.ms < ms:
                 break
             if p.ms == ms and p.source == source and p.side == side:

@@ -34,6 +34,22 @@ def test_side_venue_and_millisecond_each_keep_prints_apart() -> None:
                           ("bitmex", "sell", 0, 99.5, 99.5, 1.0, 1), ("bitmex", "buy", 0, 100.0, 100.0, 2.0, 2)]
 
 
+def test_a_sweep_merges_however_the_venues_sockets_were_read() -> None:
+    # The same trades, read as they were sent and with one venue's socket read entirely first: the same tape.
+    sweep = [("bitmex", "buy", 100.0 + i, 1.0, T0 + 0.010) for i in range(3)]
+    other = [("bitfinex", "sell" if i % 2 else "buy", 99.0 - i, 0.5, T0 + 0.011 + i / 1000) for i in range(6)]
+    interleaved, venue_by_venue = Tape("BTC:USD"), Tape("BTC:USD")
+    for bitmex, bitfinex in zip(sweep, other, strict=False):
+        interleaved.add(*bitmex)
+        interleaved.add(*bitfinex)
+    for trade in other[3:]:
+        interleaved.add(*trade)
+    for trade in other + sweep:  # six newer prints in front of the sweep's second and third trades
+        venue_by_venue.add(*trade)
+    assert rows(venue_by_venue) == rows(interleaved)
+    assert rows(interleaved)[-1] == ("bitmex", "buy", 10, 100.0, 102.0, 3.0, 3)
+
+
 def test_a_late_trade_takes_its_place_in_time() -> None:
     tape = Tape("BTC:USD")
     tape.add("bitfinex", "buy", 1.0, 1.0, T0 + 1)
