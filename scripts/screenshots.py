@@ -57,9 +57,12 @@ async def settle(pilot: Pilot[Any], app: FinxApp, source: DemoSource, clock: Clo
     hist = app.state.history_for(app.selected)
     await wait_for(pilot, lambda: hist.pages and not hist.loading, timeout=15)
     await wait_for(pilot, lambda: len(app.state.positions) == 3, timeout=15)
-    for _ in range(30):  # FinX streams go live with their first tick; the tape's trades spread over a second
-        source.simulator.step(20)
-        clock.advance(1 / 30)
+    # FinX streams go live with their first tick; the tape's trades spread over a second. One step a clock tick
+    # (1/600 s): no two steps share a millisecond, so the tape and the chart come out the same whichever venue's
+    # socket the feeds happened to read first.
+    for _ in range(600):
+        source.simulator.step(1)
+        clock.advance(1 / 600)
     await wait_for(pilot, lambda: all_live(app), timeout=15)
     source.simulator.advance(2.5)  # bars, positions and quotes go out on the venues' one-second timers
     await pilot.pause(1.0)  # a script, not a test: let the feeds read what the venues sent
