@@ -1,6 +1,9 @@
-"""The history table's scroll range follows the rows that land, without a layout pass for each."""
+"""The history table: its scroll range follows the rows that land, without a layout pass for each; its rows take
+the current styles."""
 
 from __future__ import annotations
+
+from textual.geometry import Region
 
 from finxtui.model.events import Tick
 from finxtui.ui.widgets.history import HistoryTable
@@ -28,3 +31,29 @@ async def test_history_rows_landing_stay_reachable_by_scrolling() -> None:
         await pilot.pause()
         oldest = hist.rows[0]
         assert f"{oldest.price:,.1f}" in table.render_line(table.size.height - 1).text
+
+
+async def test_rows_painted_together_take_a_new_theme_at_once() -> None:
+    # The rows of one paint share the styles read by the first: the next paint must read them again.
+    clock = Clock()
+    app, source = scripted_app(clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await source.drained()
+        hist = app.state.history_for(app.selected)
+        await wait_for(pilot, lambda: hist.pages and not hist.loading, what="the history pages")
+        table = app.query_one(HistoryTable)
+        await wait_for(pilot, lambda: table.max_scroll_y > 0, what="the table showing the history")
+        region = Region(0, 0, table.size.width, table.size.height)
+
+        def backgrounds() -> set[str]:
+            strips = table.render_lines(region)
+            return {str(seg.style.bgcolor) for strip in strips for seg in strip if seg.style and seg.text.strip()}
+
+        dark = backgrounds()
+        app.theme = "finx-light"
+        await pilot.pause()
+        light = backgrounds()
+        assert dark and light and not dark & light
+        texts = [strip.text.rstrip() for strip in table.render_lines(region)]  # with the scrollbar's column
+        assert texts == [table.render_line(y).text.rstrip() for y in range(region.height)]
+        assert sum(f"{row.price:,.1f}" in text for row, text in zip(reversed(hist.rows), texts, strict=False)) > 5
