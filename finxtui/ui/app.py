@@ -21,6 +21,7 @@ from textual.containers import Container
 from textual.events import Resize
 from textual.markup import escape
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.widgets import Footer
 
 from finxtui.config import Config, Refresh
@@ -55,6 +56,18 @@ WIDE_AT = (160, 50)
 #: Compact views, in the order ``v`` steps through them: depth + history, chart + trades, depth + trades (the
 #: panels each shows are set in app.tcss by the ``-view-NAME`` class).
 VIEWS = ("depth", "chart", "tape")
+
+
+# The screen and the grid under the panels never show a cell of their own (header, grid, status and footer fill the
+# screen; the panels fill the grid), yet Textual styled every one of their lines again on each paint: a paint asks
+# every widget whose clip meets the changed box for all its lines, and these two meet every box. BLANK (a
+# documented Widget flag) hands back plain background lines instead.
+class MonitorScreen(Screen[None]):
+    BLANK = True
+
+
+class PanelGrid(Container):
+    BLANK = True
 
 
 class FinxApp(TraderApp):
@@ -129,11 +142,14 @@ class FinxApp(TraderApp):
 
     # -- layout ---------------------------------------------------------------------------------------
 
+    def get_default_screen(self) -> Screen[None]:
+        return MonitorScreen(id="_default")
+
     def compose(self) -> ComposeResult:
         market, sel, pairs, rates, clock = self.state, self.selection, self.config.pairs, self.refresh_rates, self.clock
         yield AppHeader(market, sel, pairs, badge=self.source.badge, clock=clock, hz=rates.ticker, id="header")
         # One grid, every panel placed once; the layout classes (see app.tcss) decide spans and what shows.
-        with Container(id="main", classes="-compact -view-depth"):
+        with PanelGrid(id="main", classes="-compact -view-depth"):
             yield Ticker(market, sel, pairs, self.watchlist, clock=clock, hz=rates.ticker, id="ticker")
             yield Chart(market, sel, pairs, hz=rates.chart, id="chart")
             yield DepthLadder(market, sel, pairs, hz=rates.book, id="ladder")
