@@ -296,11 +296,11 @@ class BitfinexFeed(Feed):
             self.reject("malformed trade", orjson.dumps(row))
             return
         trade_id, mts, amount, price = row[0], row[1], row[2], row[3]
-        seen = self._seen_trades[pair]
-        if trade_id in seen:
-            return
-        seen.add(trade_id)
-        self._last_trade_id[pair] = max(trade_id, self._last_trade_id.get(pair, 0))
+        if not self._seen_trades[pair].add(trade_id):
+            return  # a repeat
+        last = self._last_trade_id
+        if trade_id > last.get(pair, 0):
+            last[pair] = trade_id
         self.emit(Trade(self.source, pair, price, abs(amount), "buy" if amount > 0 else "sell", mts / 1000.0,
                         str(trade_id)))
 

@@ -25,12 +25,13 @@ class RecentIds:
     def __len__(self) -> int:
         return len(self._order)
 
-    def add(self, key: Hashable) -> None:
-        """Remember ``key`` (forgetting the oldest when full); adding a known id changes nothing."""
+    def add(self, key: Hashable) -> bool:
+        """Remember ``key`` (forgetting the oldest when full). False: it was known, and nothing changed."""
         if key in self._ids:
-            return
+            return False
         order = self._order
         if len(order) == order.maxlen:
             self._ids.discard(order[0])  # the deque drops it on append
         order.append(key)
         self._ids.add(key)
+        return True

@@ -393,10 +393,8 @@ class BitmexFeed(Feed):
                 continue
             pair = self.symbols.get(symbol)  # type: ignore[arg-type]  # None is simply not a symbol
             match = row.trdMatchID
-            if pair is None or (match and match in seen):
+            if pair is None or (match and not seen.add(match)):  # not ours, or a repeat
                 continue
-            if match:
-                seen.add(match)
             side = "buy" if row.side == BUY else "sell"
             self.emit(Trade(source, pair, row.price, row.size, side, parse_time(row.timestamp), match))
 
