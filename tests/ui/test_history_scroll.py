@@ -3,23 +3,35 @@ the current styles."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.geometry import Region
+from textual.pilot import Pilot
 
 from finxtui.model.events import Tick
+from finxtui.model.state import History
+from finxtui.sources import ScriptedSource
 from finxtui.ui.widgets.history import HistoryTable
 from tests.ui.helpers import Clock, scripted_app, wait_for
 from tests.ui.script import FROZEN_AT
+
+
+async def shown(pilot: Pilot[Any], source: ScriptedSource) -> tuple[History, HistoryTable]:
+    """The selected pair's history, loaded, and the table once it shows more rows than fit."""
+    app: Any = pilot.app
+    await source.drained()
+    hist = app.state.history_for(app.selected)
+    await wait_for(pilot, lambda: hist.pages and not hist.loading, what="the history pages")
+    table = app.query_one(HistoryTable)
+    await wait_for(pilot, lambda: table.max_scroll_y > 0, what="a history longer than the table")
+    return hist, table
 
 
 async def test_history_rows_landing_stay_reachable_by_scrolling() -> None:
     clock = Clock()
     app, source = scripted_app(clock)
     async with app.run_test(size=(120, 40)) as pilot:
-        await source.drained()
-        hist = app.state.history_for(app.selected)
-        await wait_for(pilot, lambda: hist.pages and not hist.loading, what="the history pages")
-        table = app.query_one(HistoryTable)
-        await wait_for(pilot, lambda: table.max_scroll_y > 0, what="a history longer than the table")
+        hist, table = await shown(pilot, source)
         rows, reach = len(hist.rows), table.max_scroll_y
         for i in range(5):
             source.push(Tick("finx", app.selected, 97_400.0 + i, "KRAKEN", FROZEN_AT + 1 + i))
@@ -38,11 +50,7 @@ async def test_rows_painted_together_take_a_new_theme_at_once() -> None:
     clock = Clock()
     app, source = scripted_app(clock)
     async with app.run_test(size=(120, 40)) as pilot:
-        await source.drained()
-        hist = app.state.history_for(app.selected)
-        await wait_for(pilot, lambda: hist.pages and not hist.loading, what="the history pages")
-        table = app.query_one(HistoryTable)
-        await wait_for(pilot, lambda: table.max_scroll_y > 0, what="the table showing the history")
+        hist, table = await shown(pilot, source)
         region = Region(0, 0, table.size.width, table.size.height)
 
         def backgrounds() -> set[str]:
