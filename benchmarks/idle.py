@@ -2,7 +2,7 @@
 
 1. **quiet market**: the simulator runs in its own process at ``--rate 10``; the app runs here headless at
    160x50 (every panel on screen) with every source on, pointed at it.
-2. **demo**: ``finx-tui --demo`` as it runs: the simulator in-process (its own thread) at its default rate, the
+2. **demo**: ``finx-tui --demo`` as it runs: the simulator in-process (on the app's event loop) at its default rate, the
    app on it; CPU is the whole process, simulator included (``--no-demo`` skips it).
 
 After every feed is live and a settling pause, CPU time (user + system) of this process is read over the
