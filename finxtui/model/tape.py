@@ -69,9 +69,7 @@ class Tape:
         # prints may have been read in between: look back through every print not older than this trade, so what
         # merges does not depend on how the venues' sockets were read (prints are in time order: on a live tape
         # this is one or two prints).
-        prints = self.prints
-        for i in range(1, len(prints) + 1):
-            p = prints[-i]
+        for p in reversed(self.prints):
             if p.ms < ms:
                 break
             if p.ms == ms and p.source == source and p.side == side:
