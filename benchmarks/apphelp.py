@@ -8,7 +8,9 @@
   so paint cost and bytes/s include the ANSI step (the ``write()`` itself and the terminal are not included);
 - ``PolledLines.poll`` and ``HistoryTable.poll``: the widgets' rebuilds (thread CPU time);
 - ``DepthLadder.build``: ms per ladder build;
-- ``Chart.build`` and ``TradeTape.build``: the two panels' rebuilds (thread CPU time).
+- ``Chart.build`` and ``TradeTape.build``: the two panels' rebuilds (thread CPU time);
+- ``StylesCache.render_line``: the lines Textual styles again (borders, padding, background) because they changed,
+  counted to set a paint's cost beside ``paint_floor.py``'s per-line figure.
 
 Event-loop lag comes from a probe task (``asyncio.sleep(period)`` and how late it wakes). Book updates applied
 are read from the books' ``version`` counters (one per level change), which costs nothing to count.
@@ -69,6 +71,7 @@ class Meter:
     """Counters for one app; ``snapshot()`` before and after a window, ``delta`` between them."""
 
     def __init__(self) -> None:
+        from textual._styles_cache import StylesCache
         from textual.screen import Screen
 
         self.paint = Counter()  # Screen._on_timer_update (layout + compositor + our ANSI encode)
@@ -78,6 +81,7 @@ class Meter:
         self.ladder.samples = []
         self.chart = Counter()  # Chart.build
         self.tape = Counter()  # TradeTape.build
+        self.restyle = Counter()  # StylesCache.render_line: one changed line of one widget styled again
         self.frames = 0  # updates handed to the terminal
         self.bytes = 0
         self._undo = [
@@ -87,6 +91,7 @@ class Meter:
             _timed(DepthLadder, "build", self.ladder),
             _timed(Chart, "build", self.chart),
             _timed(TradeTape, "build", self.tape),
+            _timed(StylesCache, "render_line", self.restyle),
         ]
         self.app: FinxApp | None = None
         self._painted: asyncio.Event | None = None
@@ -138,7 +143,7 @@ class Meter:
                 "rebuilds": sum(w.rebuilds for w in app.query(PolledLines)), "ladder_builds": self.ladder.calls,
                 "ladder_cpu": self.ladder.cpu, "chart_builds": self.chart.calls, "chart_cpu": self.chart.cpu,
                 "tape_builds": self.tape.calls, "tape_cpu": self.tape.cpu, "frames": self.frames, "bytes": self.bytes,
-                "book_changes": books,
+                "restyled": self.restyle.calls, "book_changes": books,
                 "frames_in": frames_in}
 
     @staticmethod

@@ -43,7 +43,8 @@ async def measure(app: Any, meter: Meter, args: argparse.Namespace, sim: Child |
     d = Meter.delta(s0, s1)
     wall = d["t"]
     return {"seconds": wall, "cpu": d["cpu"] / wall, "ui_cpu": (d["paint_cpu"] + d["poll_cpu"]) / wall,
-            "paints_per_s": d["frames"] / wall, "rebuilds_per_s": d["rebuilds"] / wall,
+            "paints_per_s": d["frames"] / wall, "lines_per_s": d["restyled"] / wall,
+            "rebuilds_per_s": d["rebuilds"] / wall,
             "rebuilds_by_widget": {k: (r1.get(k, 0) - v) / wall for k, v in r0.items()},
             "frames_in_per_s": d["frames_in"] / wall, "book_changes_per_s": d["book_changes"] / wall,
             "kib_per_s": d["bytes"] / wall / 1024, "sim_cpu": (sc1 - sc0) / wall}
@@ -73,8 +74,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def report(data: dict[str, Any]) -> str:
-    lines = ["| market | window | CPU (one core) | of which UI | paints/s | widget rebuilds/s | frames in/s | "
-             "to terminal | sim CPU | target |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| market | window | CPU (one core) | of which UI | paints/s | lines restyled/s | widget rebuilds/s | "
+             "frames in/s | to terminal | sim CPU | target |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     rows = [(f"{data['rate']:g} updates/s (simulator in its own process)", data, "< 3%", data["cpu"] < 0.03)]
     if "demo" in data:
         d = data["demo"]
@@ -83,7 +84,8 @@ def report(data: dict[str, Any]) -> str:
     for name, r, target, ok in rows:
         sim = f"{r['sim_cpu']:.1%}" if r["sim_cpu"] else "in the process"
         lines.append(f"| {name} | {r['seconds']:.0f} s | **{r['cpu']:.2%}** | {r['ui_cpu']:.2%} | "
-                     f"{r['paints_per_s']:.1f} | {r['rebuilds_per_s']:.1f} | {r['frames_in_per_s']:.1f} | "
+                     f"{r['paints_per_s']:.1f} | {r['lines_per_s']:.0f} | {r['rebuilds_per_s']:.1f} | "
+                     f"{r['frames_in_per_s']:.1f} | "
                      f"{r['kib_per_s']:.1f} KiB/s | {sim} | {target}: {verdict(ok)} |")
     if "demo" in data:
         by = ", ".join(f"{k} {v:.1f}" for k, v in sorted(data["demo"]["rebuilds_by_widget"].items()) if v)

@@ -1,6 +1,6 @@
 """Run every benchmark, each in a fresh process, and print one Markdown report to stdout.
 
-    python benchmarks/run_all.py              # about 8-10 minutes on the 2-core box
+    python benchmarks/run_all.py              # about 10-12 minutes on the 2-core box
     python benchmarks/run_all.py --quick      # about 3 minutes: fewer rounds, shorter windows (a smoke run)
     python benchmarks/run_all.py --only ingest ui_load
 
@@ -26,12 +26,13 @@ if str(Path(__file__).resolve().parent.parent) not in sys.path:  # run as a scri
 from benchmarks.common import machine, machine_line
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("startup", "ingest", "ui_load", "idle", "memory")
+ORDER = ("startup", "ingest", "ui_load", "idle", "paint_floor", "memory")
 QUICK = {
     "startup": ["--runs", "3"],
     "ingest": ["--rounds", "3", "--seconds", "1.0", "--frames", "20000"],
     "ui_load": ["--rounds", "1", "--seconds", "4", "--warm", "2", "--render-rounds", "2"],
     "idle": ["--seconds", "20"],
+    "paint_floor": ["--seconds", "5"],
     "memory": ["--minutes", "0.75", "--every", "3"],
 }
 

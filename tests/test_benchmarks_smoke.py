@@ -22,6 +22,7 @@ SMALLEST = {
     "ui_load": ["--rounds", "1", "--rates", "2000", "--seconds", "1", "--warm", "0.5", "--render-rounds", "1",
                 "--render-cycles", "2"],
     "idle": ["--seconds", "1", "--settle", "0.5"],
+    "paint_floor": ["--seconds", "0.5", "--lines", "1", "5"],
     "memory": ["--minutes", "0.02", "--every", "0.5"],
 }
 
