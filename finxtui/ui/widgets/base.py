@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from rich.segment import Segment
 from rich.style import Style
 from textual.app import App
+from textual.filter import ANSIToTruecolor, LineFilter
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
@@ -29,6 +30,16 @@ class Pollable(Protocol):
     """Anything the poll clock can drive: a widget that repaints from the model when its data changed."""
 
     def poll(self, force: bool = False) -> None: ...
+
+
+def theme_line_filters(app: App) -> Sequence[LineFilter]:
+    """The app's line filters but the ANSI-to-truecolor one, for widgets whose rows are styled from the theme.
+
+    Those rows' colours are all truecolor already (a theme is, and an ANSI theme turns the filter off), so that
+    filter rebuilt every changed row, and looked up every unchanged one on every paint, to change nothing: a
+    tenth of what Textual spends on a changed row (benchmarks/paint_floor.py). ``NO_COLOR``'s filter stays.
+    """
+    return [f for f in app.get_line_filters() if not isinstance(f, ANSIToTruecolor)]
 
 
 class PollClock:
@@ -143,6 +154,9 @@ class PolledLines(Widget):
 
     def on_resize(self) -> None:
         self.poll(force=True)
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        return theme_line_filters(self.app)
 
     def signature(self) -> Any:
         """Anything that changes when the lines would change (versions, selection, size)."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from rich.segment import Segment
 from rich.style import Style
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.filter import LineFilter
 from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -18,7 +19,7 @@ from finxtui.model.pairs import PairTable
 from finxtui.model.selection import Selection
 from finxtui.model.state import History, MarketState
 from finxtui.ui import format as fmt
-from finxtui.ui.widgets.base import Cell, PollClock, PolledLines
+from finxtui.ui.widgets.base import Cell, PollClock, PolledLines, theme_line_filters
 from finxtui.wire.venues import key_hint
 
 TIME_W, EXCH_W, PRICE_W, CHANGE_W = 13, 9, 12, 10
@@ -138,6 +139,9 @@ class HistoryTable(ScrollView):
             else:
                 self.virtual_size = size
         self.refresh()
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        return theme_line_filters(self.app)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # A tick landing moves every row down: Textual asks for them all here, in one call.
