@@ -24,12 +24,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import date
-from typing import Any
-
-from nats.aio.client import Client
-from nats.aio.msg import Msg
-from nats.js import JetStreamContext, api
-from nats.js.errors import NotFoundError
+from typing import TYPE_CHECKING, Any
 
 from finxtui.config import Config
 from finxtui.feeds.backoff import Backoff
@@ -42,6 +37,11 @@ from finxtui.sources.natslink import NatsLink, unsubscribe
 from finxtui.wire import hub as wire
 from finxtui.wire.lines import LineError, decode, load
 from finxtui.wire.venues import FINX, SOURCES, VENUES
+
+if TYPE_CHECKING:  # nats-py itself is imported where a hub is joined (see natslink.py)
+    from nats.aio.client import Client
+    from nats.aio.msg import Msg
+    from nats.js import JetStreamContext
 
 log = logging.getLogger("finxtui.sources.hub")
 
@@ -322,6 +322,9 @@ class HubSource:
                 wake.set()
 
     async def _join(self, chan: HubChannel, js: JetStreamContext) -> None:
+        from nats.js import api
+        from nats.js.errors import NotFoundError
+
         key = (chan.venue, chan.pair)
         chan.reset()  # a new generation: whatever an older subscription still delivers is dropped
         gen = chan.gen
@@ -359,6 +362,9 @@ class HubSource:
 
     async def _session(self, nc: Client) -> None:
         """One connection's subscriptions: the KV bucket, then every book; until the connection changes."""
+        from nats.js import api
+        from nats.js.errors import NotFoundError
+
         js = nc.jetstream(timeout=5)
         url = self.connected_url
         try:

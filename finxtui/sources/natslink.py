@@ -13,14 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
-
-import nats
-from nats.aio.client import Client
+from typing import TYPE_CHECKING, Any
 
 from finxtui.feeds.backoff import Backoff
 from finxtui.model.events import CONNECTING, RECONNECTING
 from finxtui.sources.base import cancel_all
+
+if TYPE_CHECKING:
+    from nats.aio.client import Client
 
 OnState = Callable[[str, str, "str | None"], None]
 
@@ -93,6 +93,10 @@ class NatsLink:
         self.session_end.set()
 
     async def _run(self) -> None:
+        # nats-py, with aiohttp under it, is a third of a monitor's import time and ~10 MiB: loaded only once a
+        # hub is actually used, never by a monitor on the venues or the demo.
+        import nats
+
         backoff = Backoff(base=0.5, cap=5.0)
         while not self._stopping:
             try:
