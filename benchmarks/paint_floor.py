@@ -57,9 +57,8 @@ Screen { layout: vertical; }
 class Lines(Widget):
     """A panel whose rows are prepared strips (two versions of each row, swapped by ``flip``)."""
 
-    def __init__(self, name: str, rows: int, *, panel: bool = True) -> None:
+    def __init__(self, name: str, *, panel: bool = True) -> None:
         super().__init__(id=name, classes="panel" if panel else "")
-        self.rows = rows
         self._lines: list[Strip] = []
         self._other: list[Strip] = []
 
@@ -101,13 +100,13 @@ class FloorApp(App[None]):
         self.lines = 0  # rows of the ladder changed a tick; -1: the timer runs and nothing changes
 
     def compose(self) -> ComposeResult:
-        yield Lines("header", 1, panel=False)
+        yield Lines("header", panel=False)
         with Container(id="main"):
             for name in ("ticker", "chart", "ladder", "tape", "history", "positions"):
-                panel = Lines(name, 0)
+                panel = Lines(name)
                 panel.border_title = name.title()
                 yield panel
-        yield Lines("status", 1, panel=False)
+        yield Lines("status", panel=False)
 
     def on_mount(self) -> None:
         self.set_interval(REDRAW, self._tick)
