@@ -8,6 +8,9 @@ contract); it is the normalized form, so the recorder and tests use it too.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
+
+import msgspec
 
 from finxtui.model.book import OrderBook
 
@@ -24,23 +27,24 @@ OFF = "off"
 BookChange = tuple[str, float, float]  # (side "bid"/"ask", price, size; 0 deletes)
 
 
-class BookUpdate:
+class BookUpdate(msgspec.Struct, gc=False):
     """One applied book frame. ``book`` is the feed's live book: read it before the next event.
 
     ``snapshot`` is True when the frame replaced the book (``changes`` then lists every level).
+
+    A msgspec ``Struct``: one is made for every book frame, and its constructor runs in C (~160 ns against
+    ~460 ns for a slotted class's ``__init__``). ``gc=False``: it holds strings, the book, a list of tuples and
+    a float, none of which can lead back to it, so the collector need not track one (nor count it towards its
+    next pass).
     """
 
-    __slots__ = ("book", "changes", "pair", "snapshot", "source", "ts")
-    type = "book"
-
-    def __init__(self, source: str, pair: str, book: OrderBook, snapshot: bool,
-                 changes: list[BookChange], ts: float) -> None:
-        self.source = source
-        self.pair = pair
-        self.book = book
-        self.snapshot = snapshot
-        self.changes = changes
-        self.ts = ts
+    source: str
+    pair: str
+    book: OrderBook
+    snapshot: bool
+    changes: list[BookChange]
+    ts: float
+    type: ClassVar[str] = "book"
 
     def to_dict(self, depth: int = 10) -> dict:
         bids, asks = self.book.top(depth)
