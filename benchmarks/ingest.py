@@ -25,6 +25,8 @@ streams against the replay ceiling, as perf-limits.md defines it (B1: "1 update/
 more per frame by construction (their updates/s are the better figure) and are shown for what they are.
 
     python benchmarks/ingest.py [--rounds 7] [--seconds 2] [--frames 50000] [--json out.json]
+    python benchmarks/ingest.py --no-live --instructions   # + each client's instructions a frame (callgrind,
+                                                           # benchmarks/ingest_count.py): a steady figure
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ from benchmarks.common import (
     verdict,
     write_text,
 )
-from benchmarks.ingest_procs import peers_report, probe, stream_rounds
+from benchmarks.ingest_count import available, counts_report, stream_counts
+from benchmarks.ingest_procs import Stream, peers_report, probe, stream_rounds
 from finxtui.feeds.bitfinex import BitfinexFeed
 from finxtui.feeds.bitmex import BitmexFeed
 from finxtui.feeds.session import MAX_FRAME, Feed
@@ -286,7 +289,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     tmp: Path = args.tmp
     recordings: dict[str, Path] = {}
-    need = args.skip + args.frames + args.frames // 5
+    longest = max(args.frames, args.count_frames[1] if args.instructions else 0)
+    need = args.skip + longest + longest // 5
     recorded = sorted({DERIVED.get(c, c) for c in configs}, key=list(CONFIGS).index)
     sim = start_sim("max", seed=args.seed)
     try:
@@ -309,6 +313,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         return {"benchmark": "ingest", "results": results}
     replay = start_replay(recordings)
     peers: list[dict[str, Any]] = []
+    counts: list[dict[str, Any]] = []
     try:
         for config in configs:
             venue, kwargs = CONFIGS[config]
@@ -317,9 +322,12 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             for interp in args.interpreters:
                 if not interp.finx and not interp.cryptofeed:
                     continue
-                peer = await stream_rounds(config, venue, base + path_of(config), base, subs, interp,
-                                           rounds=args.rounds, skip=args.skip, frames=args.frames,
-                                           bulk=bool(kwargs.get("bulk")), full_book=bool(kwargs.get("full_book")))
+                stream = Stream(config, venue, base + path_of(config), base, subs, bool(kwargs.get("bulk")),
+                                bool(kwargs.get("full_book")))
+                peer = await stream_rounds(stream, interp, rounds=args.rounds, skip=args.skip, frames=args.frames)
+                if args.instructions:
+                    counts.append(await stream_counts(stream, interp, skip=args.skip, short=args.count_frames[0],
+                                                      long=args.count_frames[1]))
                 peers.append(peer)
                 if interp is args.interpreters[0] and "finx" in peer["clients"]:
                     results.append(replay_result(peer))
@@ -328,7 +336,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 await profile_feed(config, replay, args, Path(args.profile) / f"ingest-{config}.txt")
     finally:
         replay.stop()
-    return {"benchmark": "ingest", "results": results, "peers": peers,
+    return {"benchmark": "ingest", "results": results, "peers": peers, "counts": counts,
             "interpreters": [vars(i) for i in args.interpreters]}
 
 
@@ -388,6 +396,8 @@ def report(data: dict[str, Any]) -> str:
         lines += ["", "Against cryptofeed and a bare client on each interpreter (pre-framed replay, each client in a "
                   "process of its own, rounds alternating, medians; ratios are same-run):", "",
                   peers_report(data["peers"], data.get("interpreters", []))]
+    if data.get("counts"):
+        lines += ["", counts_report(data["counts"])]
     return "\n".join(lines)
 
 
@@ -429,8 +439,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--python", action="append", default=[], metavar="PATH",
                         help="another interpreter to run the replay clients on as well (e.g. a Python 3.13 with "
                              "cryptofeed 3 and the feeds' imports); this one always runs")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count each replay client's instructions a frame under callgrind (valgrind; "
+                             "a steady figure beside the wall-clock ratios, a few minutes a stream)")
+    parser.add_argument("--count-frames", type=int, nargs=2, default=[2000, 22000], metavar=("SHORT", "LONG"),
+                        help="the two run lengths whose difference the count is taken over")
     parser.add_argument("--json", default=None, help="also write every figure to this file")
     args = parser.parse_args(argv)
+    if args.instructions and not available():
+        parser.error("--instructions needs valgrind on the PATH (apt install valgrind)")
     args.interpreters = [probe(p) for p in [sys.executable, *args.python]]
     info = machine()
     args.tmp = Path(tempfile.mkdtemp(prefix="finx-ingest-"))  # recorded frames, removed at the end

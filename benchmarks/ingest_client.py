@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from importlib import metadata
@@ -41,6 +42,10 @@ PAIRS = {
 class Window:
     """Counts frames; starts the clocks after ``skip``, sets ``done`` after ``skip + count``."""
 
+    #: print the result and leave the process at once when the window ends (``--exit-at-end``): an instruction
+    #: count (``ingest_count.py``) must not include reading and closing on the rest of the recording
+    exit_at_end = False
+
     def __init__(self, skip: int, count: int) -> None:
         self.skip = skip
         self.end = skip + count
@@ -58,6 +63,9 @@ class Window:
         elif n == self.end:
             self.t1, self.c1 = time.perf_counter(), time.process_time()
             self.done.set()
+            if self.exit_at_end:
+                print(json.dumps(self.result()), flush=True)
+                os._exit(0)
 
     def result(self, **notes: Any) -> dict[str, Any]:
         return {"frames": self.end - self.skip, "updates": self.updates - self.u0, "wall": self.t1 - self.t0,
@@ -212,7 +220,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip", type=int, default=3000)
     parser.add_argument("--frames", type=int, default=50_000)
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--exit-at-end", action="store_true",
+                        help="leave as soon as the window ends (no close handshake): for instruction counts")
     args = parser.parse_args(argv)
+    Window.exit_at_end = args.exit_at_end
     run = {"bare": bare, "finx": finx, "cryptofeed": cryptofeed_client}[args.kind]
     out = asyncio.run(run(args))
     out["python"] = sys.version.split()[0]

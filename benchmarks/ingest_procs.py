@@ -97,23 +97,39 @@ async def run_client(argv: list[str], timeout: float) -> dict[str, Any]:
     return result
 
 
-async def stream_rounds(config: str, venue: str, url: str, base: str, subscriptions: list[str],
-                        interp: Interpreter, *, rounds: int, skip: int, frames: int, bulk: bool,
-                        full_book: bool) -> dict[str, Any]:
+@dataclass
+class Stream:
+    """One replayed stream and how each client reads it."""
+
+    config: str
+    venue: str
+    url: str  # the full websocket URL (bare, cryptofeed)
+    base: str  # the feed's base URL
+    subscriptions: list[str]
+    bulk: bool
+    full_book: bool
+
+    def argv(self, interp: Interpreter, kind: str, skip: int, frames: int) -> list[str]:
+        """``ingest_client.py`` for ``kind`` on ``interp``: ``skip`` frames, then ``frames`` timed."""
+        extra = {"bare": ["--subscribe", json.dumps(self.subscriptions)], "cryptofeed": [],
+                 "finx": (["--bulk"] if self.bulk else []) + (["--full-book"] if self.full_book else [])}
+        return [interp.path, str(CLIENT), kind, "--venue", self.venue, "--url", self.url, "--base", self.base,
+                "--skip", str(skip), "--frames", str(frames), *extra[kind]]
+
+
+async def stream_rounds(stream: Stream, interp: Interpreter, *, rounds: int, skip: int,
+                        frames: int) -> dict[str, Any]:
     """Rounds on one stream and interpreter; the summary of each client against the bare one."""
-    common = ["--venue", venue, "--url", url, "--base", base, "--skip", str(skip), "--frames", str(frames)]
-    extra = {"bare": ["--subscribe", json.dumps(subscriptions)], "finx": (["--bulk"] if bulk else []) +
-             (["--full-book"] if full_book else []), "cryptofeed": []}
+    config = stream.config
     which = kinds(interp, config)
     runs: dict[str, list[dict[str, Any]]] = {k: [] for k in ["bare", *which]}
     timeout = 60 + frames / 2000  # a client that reads 2k frames/s is broken, not slow
     for i in range(rounds):
         order = ["bare", *(which if i % 2 == 0 else which[::-1])]
         for kind in order:
-            argv = [interp.path, str(CLIENT), kind, *common, *extra[kind]]
-            runs[kind].append(await run_client(argv, timeout))
+            runs[kind].append(await run_client(stream.argv(interp, kind, skip, frames), timeout))
             await asyncio.sleep(0.2)  # let the server forget the last socket
-    runs["bare"].append(await run_client([interp.path, str(CLIENT), "bare", *common, *extra["bare"]], timeout))
+    runs["bare"].append(await run_client(stream.argv(interp, "bare", skip, frames), timeout))
     bare_fps = [r["fps"] for r in runs["bare"]]
     bare_cpu = [r["fps_cpu"] for r in runs["bare"]]
     summary: dict[str, Any] = {"config": config, "python": interp.python, "path": interp.path,
